@@ -2,7 +2,7 @@
  * Typed SMP errors. Each has a `code` (a string union the audit log stores) and a human `message`
  * that says what happened and, where we can tell, what to do about it.
  */
-import { MGMT_ERR_MEANING, GROUP_NAMES, IMG_MGMT_ERR, MGMT_GROUP_ID, describeCommand } from './ids';
+import { MGMT_ERR_MEANING, GROUP_NAMES, IMG_MGMT_ERR, MGMT_GROUP_ID, OS_MGMT_ERR, describeCommand } from './ids';
 
 export type SmpErrorCode =
   /** v1 `{rc}` response with a non-zero rc (Zephyr `mcumgr_err_t`). */
@@ -28,13 +28,18 @@ export interface SmpError {
   group?: number;
 }
 
-const GROUP_ERROR_NAMES: Readonly<Record<number, Readonly<Record<number, string>>>> = {
-  [MGMT_GROUP_ID.IMAGE]: Object.fromEntries(Object.entries(IMG_MGMT_ERR).map(([name, rc]) => [rc, name.toLowerCase().replace(/_/g, ' ')])),
+const GROUP_ERROR_NAMES: Record<number, Readonly<Record<number, string>>> = {
+  [MGMT_GROUP_ID.OS]: errorNames(OS_MGMT_ERR),
+  [MGMT_GROUP_ID.IMAGE]: errorNames(IMG_MGMT_ERR),
 };
+
+function errorNames(table: Record<string, number>): Record<number, string> {
+  return Object.fromEntries(Object.entries(table).map(([name, rc]) => [rc, name.toLowerCase().replace(/_/g, ' ')]));
+}
 
 /** Lets higher layers (e.g. the keys group) name their own v2 error codes. */
 export function registerGroupErrorNames(group: number, names: Readonly<Record<number, string>>): void {
-  (GROUP_ERROR_NAMES as Record<number, Readonly<Record<number, string>>>)[group] = names;
+  GROUP_ERROR_NAMES[group] = names;
 }
 
 export function mgmtError(rc: number, group: number, command: number): SmpError {

@@ -52,6 +52,16 @@ export const OS_MGMT_ID = {
   BOOTLOADER_INFO: 8,
 } as const;
 
+/** OS group v2 error codes, Zephyr `enum os_mgmt_err_code_t`. */
+export const OS_MGMT_ERR = {
+  OK: 0,
+  UNKNOWN: 1,
+  INVALID_FORMAT: 2,
+  QUERY_YIELDS_NO_ANSWER: 3,
+  RTC_NOT_SET: 4,
+  RTC_COMMAND_FAILED: 5,
+} as const;
+
 /** Image group command ids, Zephyr `img_mgmt.h`. */
 export const IMG_MGMT_ID = {
   STATE: 0,

@@ -1,0 +1,50 @@
+/**
+ * The simulated board: a real SMP server with fault injection. The app offers it as the default
+ * device; unit tests and the e2e suite drive it.
+ */
+import { SimulatedBoard, type SimulatedBoardOptions } from './board';
+import { registerImageGroup, syntheticImage, type SimImageSlots } from './groups/image';
+import { registerOsGroup } from './groups/os';
+import { registerShellGroup } from './groups/shell';
+import { registerStatGroup } from './groups/stat';
+import { createSimulatedWire, type WireOptions } from './wire';
+import type { Transport } from '../transport/types';
+
+export { SimulatedBoard, type SimulatedBoardOptions, type Handler, type HandlerResult, type HandlerContext } from './board';
+export { FaultState, type FaultPlan } from './faults';
+export { createSimulatedWire, type SimulatedWire, type WireOptions } from './wire';
+export { type SimImage, type SimImageSlots, syntheticImage } from './groups/image';
+
+export interface SimulatedDeviceOptions extends SimulatedBoardOptions {
+  /** Start with an update waiting in slot 1 (default true), so test/confirm can be tried at once. */
+  withUpdateInSecondary?: boolean;
+}
+
+export interface SimulatedDevice {
+  board: SimulatedBoard;
+  slots: SimImageSlots;
+}
+
+/** A board with the OS, image, stat and shell groups, like Zephyr's smp_svr sample. */
+export function createSimulatedDevice(options: SimulatedDeviceOptions = {}): SimulatedDevice {
+  const board = new SimulatedBoard(options);
+  const slots: SimImageSlots = {
+    primary: syntheticImage(board.name, '1.0.0'),
+    secondary: options.withUpdateInSecondary === false ? null : syntheticImage(board.name, '1.1.0'),
+    confirmed: true,
+    pending: null,
+    testing: false,
+  };
+  registerOsGroup(board);
+  registerImageGroup(board, slots);
+  registerStatGroup(board);
+  registerShellGroup(board);
+  return { board, slots };
+}
+
+/** Wires a board to a fresh link and returns the host's end of it. */
+export function connectSimulatedBoard(board: SimulatedBoard, wire: WireOptions = {}): Transport {
+  const { host, board: boardEnd } = createSimulatedWire(wire);
+  board.serve(boardEnd);
+  return host;
+}
