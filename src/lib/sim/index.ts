@@ -4,6 +4,7 @@
  */
 import { SimulatedBoard, type SimulatedBoardOptions } from './board';
 import { registerImageGroup, syntheticImage, type SimImageSlots } from './groups/image';
+import { registerImageUpload } from './groups/image-upload';
 import { registerOsGroup } from './groups/os';
 import { registerShellGroup } from './groups/shell';
 import { registerStatGroup } from './groups/stat';
@@ -18,7 +19,11 @@ export { type SimImage, type SimImageSlots, syntheticImage } from './groups/imag
 export interface SimulatedDeviceOptions extends SimulatedBoardOptions {
   /** Start with an update waiting in slot 1 (default true), so test/confirm can be tried at once. */
   withUpdateInSecondary?: boolean;
+  /** Bytes an uploaded image may have; default 0x70000 (448 KiB). */
+  slotSize?: number;
 }
+
+export const DEFAULT_SIM_SLOT_SIZE = 0x70000;
 
 export interface SimulatedDevice {
   board: SimulatedBoard;
@@ -37,6 +42,7 @@ export function createSimulatedDevice(options: SimulatedDeviceOptions = {}): Sim
   };
   registerOsGroup(board);
   registerImageGroup(board, slots);
+  registerImageUpload(board, slots, options.slotSize ?? DEFAULT_SIM_SLOT_SIZE);
   registerStatGroup(board);
   registerShellGroup(board);
   return { board, slots };

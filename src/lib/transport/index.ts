@@ -3,3 +3,4 @@ export type { Transport, DisconnectInfo, DisconnectReason, TransportError, Trans
 export { TransportFailure } from './types';
 export { LoopbackTransport } from './loopback';
 export { AsyncQueue } from './queue';
+export { openWebSerial, requestSerialPort, grantedSerialPorts, describeSerialPort, isWebSerialSupported, DEFAULT_BAUD_RATE, RECEIVE_BUFFER_SIZE, type WebSerialOptions } from './webserial';

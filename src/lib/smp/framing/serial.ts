@@ -121,8 +121,7 @@ export class SerialFrameDecoder {
         results.push(err({ code: 'frame-too-long', message: `console line longer than ${this.maxLineBytes} bytes; dropped` }));
         continue;
       }
-      const result = this.handleLine(line);
-      if (result) results.push(result);
+      this.handleLine(line, results);
     }
     this.appendToLine(bytes.subarray(start));
     return results;
@@ -151,30 +150,34 @@ export class SerialFrameDecoder {
     this.lineLength = needed;
   }
 
-  private handleLine(rawLine: Uint8Array): Result<Uint8Array, FramingError> | null {
+  /** Handles one whole line; pushes errors and a finished packet onto `results` in the order they happen. */
+  private handleLine(rawLine: Uint8Array, results: Result<Uint8Array, FramingError>[]): void {
     const marker = findMarker(rawLine);
     if (!marker) {
       if (rawLine.length > 0) this.options.onConsoleText?.(rawLine.slice());
-      return null;
+      return;
     }
-    if (marker.index > 0) this.options.onConsoleText?.(rawLine.slice(0, marker.index));
+    if (marker.index > 0) {
+      this.options.onConsoleText?.(rawLine.slice(0, marker.index));
+      // Another marker before the last one: a frame line was cut off (no newline) by this marker.
+      if (findMarker(rawLine.subarray(0, marker.index))) {
+        this.frame = null;
+        results.push(err({ code: 'frame-incomplete', message: 'frame ended early: a frame line was cut off by the next marker' }));
+      }
+    }
     let text = rawLine.subarray(marker.index + 2);
     if (text.length > 0 && text[text.length - 1] === 0x0d) text = text.subarray(0, text.length - 1);
 
-    let abandoned: FramingError | null = null;
     if (marker.isStart) {
-      if (this.frame) abandoned = { code: 'frame-incomplete', message: 'frame ended early: a new frame started before the last one was complete' };
+      if (this.frame) results.push(err({ code: 'frame-incomplete', message: 'frame ended early: a new frame started before the last one was complete' }));
       this.frame = { chunks: [], decodedLength: 0, leftover: '' };
     } else if (!this.frame) {
       // A continuation whose start we never saw (we connected mid-frame): nothing to attach it to.
-      return err({ code: 'frame-incomplete', message: 'continuation line without a frame start; skipped' });
+      results.push(err({ code: 'frame-incomplete', message: 'continuation line without a frame start; skipped' }));
+      return;
     }
-    const progress = this.addText(this.frame!, text);
-    if (abandoned && progress === null) return err(abandoned);
-    if (abandoned && progress) {
-      this.options.onError?.(abandoned);
-    }
-    return progress;
+    const progress = this.addText(this.frame, text);
+    if (progress) results.push(progress);
   }
 
   /** Adds one line's base64 text; returns a packet or error when the frame is finished, null while it needs more lines. */
