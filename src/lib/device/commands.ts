@@ -16,6 +16,8 @@ export interface CommandSpec {
   example?: string;
   /** Fields the response must have. */
   response: Shape;
+  /** Request fields whose type a JSON caller cannot express: the command line turns hex strings into bytes for `bytes` fields. */
+  request?: Shape;
   /** Longer timeout for commands that take the board time (erase). */
   timeoutMs?: number;
 }
@@ -47,7 +49,7 @@ export const COMMANDS = {
   info: row('os', OS, 'info', OS_MGMT_ID.INFO, 'read', 'OS / application info (format letters snrvbmpio, a = all)', { output: 'string' }, { example: '{"format":"a"}' }),
   bootloaderInfo: row('os', OS, 'bootloader', OS_MGMT_ID.BOOTLOADER_INFO, 'read', 'bootloader name, or a query such as mode', {}, { example: '{"query":"mode"}' }),
   imageState: row('image', IMAGE, 'state', IMG_MGMT_ID.STATE, 'read', 'list image slots', { images: 'array' }),
-  imageSetState: row('image', IMAGE, 'state-set', IMG_MGMT_ID.STATE, 'write', 'mark an image for test, or confirm', { images: 'array' }, { example: '{"hash":"<hex>","confirm":false}' }),
+  imageSetState: row('image', IMAGE, 'state-set', IMG_MGMT_ID.STATE, 'write', 'mark an image for test, or confirm', { images: 'array' }, { example: '{"hash":"<hex>","confirm":false}', request: { hash: 'bytes?', confirm: 'boolean?' } }),
   imageErase: row('image', IMAGE, 'erase', IMG_MGMT_ID.ERASE, 'write', 'erase the secondary slot', {}, { example: '{"slot":1}', timeoutMs: 10000 }),
   statList: row('stat', STAT, 'list', STAT_MGMT_ID.LIST, 'read', 'list statistics groups', { stat_list: 'array' }),
   statShow: row('stat', STAT, 'show', STAT_MGMT_ID.SHOW, 'read', 'read one statistics group', { fields: 'map' }, { example: '{"name":"smp_svr_stats"}' }),

@@ -74,7 +74,7 @@ export function parseMcubootImage(bytes: Uint8Array): Result<McubootImageInfo, I
   const version = { major: bytes[20]!, minor: bytes[21]!, revision: view.getUint16(22, true), build: view.getUint32(24, true) };
   if (headerSize < IMAGE_HEADER_SIZE) return fail('image-bad-header', `header size ${headerSize} is smaller than the 32-byte header`);
   const tlvStart = headerSize + imageSize;
-  if (tlvStart + 4 > bytes.length) return fail('image-too-short', `the header promises ${imageSize} bytes of image after a ${headerSize}-byte header, but the file ends at ${bytes.length}`);
+  if (tlvStart > bytes.length) return fail('image-too-short', `the header promises ${imageSize} bytes of image after a ${headerSize}-byte header, but the file ends at ${bytes.length}`);
 
   const tlvs: McubootImageInfo['tlvs'] = [];
   let offset = tlvStart;

@@ -80,10 +80,11 @@ interface ChunkReply {
 /** Largest data field that keeps `{off, data}` (plus `extra`) within `maxPacketSize`. */
 export function chunkDataSize(offset: number, maxPacketSize: number, extra: CborMap = {}): number {
   const empty = encodeCbor({ ...extra, off: offset, data: new Uint8Array(0) }).length;
-  // The byte string's length prefix grows from 1 byte (empty) to 2 (≥24) or 3 (≥256) bytes.
+  // The byte string's length prefix grows from 1 byte (empty) to 2 (≥24) or 3 (≥256) bytes; each
+  // step leaves a length that needs no more prefix than paid for. (SMP's u16 length keeps it < 65536.)
   let size = maxPacketSize - SMP_HEADER_SIZE - empty;
-  if (size >= 24 + 1) size -= 1;
-  if (size >= 256 + 1) size -= 1;
+  if (size >= 24) size -= 1;
+  if (size >= 256) size -= 1;
   return Math.max(0, size);
 }
 
@@ -97,7 +98,7 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
   const sha = bytesToHex(shaBytes);
   const maxPacketSize = options.maxPacketSize ?? client.maxPacketSize ?? FALLBACK_PACKET_SIZE;
   const bufCount = options.params?.bufCount ?? 1;
-  const window = Math.max(1, Math.min(options.window ?? (bufCount >= 2 ? 2 : 1), bufCount));
+  let window = Math.max(1, Math.min(options.window ?? (bufCount >= 2 ? 2 : 1), bufCount));
   const maxRetries = options.maxRetries ?? DEFAULT_MAX_RETRIES;
   const emit = options.onEvent ?? (() => {});
   const firstFields: CborMap = { image: options.image ?? 0, len: total, sha: shaBytes, ...(options.upgrade ? { upgrade: true } : {}) };
@@ -119,8 +120,14 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
   const stop = (error: SmpError | Omit<UploadError, 'offset'>, offset: number) =>
     err({ code: error.code, message: error.message, offset, rc: 'rc' in error ? error.rc : undefined, group: 'group' in error ? error.group : undefined });
 
-  // The first request: start a new upload, or learn where the board got to with this one.
-  const probe = await send(0, Math.min(FIRST_CHUNK_BYTES, total), firstFields, options.signal ?? new AbortController().signal);
+  // The first request: start a new upload, or learn where the board got to with this one. Asking
+  // again after a lost answer is safe: a board that got the request now holds this sha and resumes.
+  const sendProbe = () => send(0, Math.min(FIRST_CHUNK_BYTES, total), firstFields, options.signal ?? new AbortController().signal);
+  let probe = await sendProbe();
+  for (let retries = 0; !probe.result.ok && probe.result.error.code === 'timeout' && retries < maxRetries; retries++) {
+    emit({ kind: 'retry', offset: 0, reason: probe.result.error.message });
+    probe = await sendProbe();
+  }
   if (!probe.result.ok) return stop(probe.result.error, 0);
   const probeOffset = replyOffset(probe.result.value);
   if (probeOffset === null) return stop({ code: 'bad-response', message: 'image/upload: the board answered without an offset' }, 0);
@@ -130,8 +137,12 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
 
   let nextOffset = boardOffset;
   let failures = 0;
+  let droppedWhilePipelining = 0;
   const inFlight = new Map<number, { promise: Promise<ChunkReply>; controller: AbortController }>();
   const onAbort = () => inFlight.forEach((chunk) => chunk.controller.abort());
+  // The client keeps its own cap on requests in flight; lift it to ours for the upload.
+  const clientWindow = client.window;
+  client.window = Math.max(clientWindow, window);
   options.signal?.addEventListener('abort', onAbort);
   const progress = () => {
     const elapsed = (performance.now() - startedAt) / 1000;
@@ -144,9 +155,11 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
     while (boardOffset < total) {
       if (options.signal?.aborted) return stop({ code: 'aborted', message: 'upload cancelled' }, boardOffset);
       while (inFlight.size < window && nextOffset < total) {
-        const length = Math.min(chunkDataSize(nextOffset, maxPacketSize), total - nextOffset);
+        // Back at 0 means the board forgot the upload (it restarted): begin again, with len and sha.
+        const extra = nextOffset === 0 ? firstFields : null;
+        const length = Math.min(chunkDataSize(nextOffset, maxPacketSize, extra ?? {}), total - nextOffset);
         const controller = new AbortController();
-        inFlight.set(nextOffset, { promise: send(nextOffset, length, null, controller.signal), controller });
+        inFlight.set(nextOffset, { promise: send(nextOffset, length, extra, controller.signal), controller });
         nextOffset += length;
       }
       const reply = await Promise.race([...inFlight.values()].map((chunk) => chunk.promise));
@@ -156,19 +169,28 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
       if (reply.result.ok) {
         const offset = replyOffset(reply.result.value);
         if (offset === null) return stop({ code: 'bad-response', message: 'image/upload: the board answered without an offset' }, boardOffset);
+        // The board works through requests in order: once it answered this chunk, earlier chunks
+        // still waiting either landed (their answers were lost) or never arrived. Stop waiting for them.
+        const unanswered = [...inFlight.keys()].filter((start) => start < reply.start);
+        for (const start of unanswered) inFlight.get(start)!.controller.abort();
         if (offset === reply.end) {
           boardOffset = Math.max(boardOffset, offset);
           failures = 0;
-          // Chunks before this one must have landed even if their answers are still on the way.
-          for (const [start, chunk] of inFlight) if (start < reply.start) chunk.controller.abort();
           progress();
         } else {
           resyncTo = offset;
-          emit({ kind: 'retry', offset, reason: `the board expected offset ${offset}, not ${reply.start}` });
+          if (unanswered.includes(offset) && ++droppedWhilePipelining >= 2 && window > 1) {
+            // Some boards (Zephyr's shell transport) report several buffers yet drop a request
+            // that arrives while they are busy: pipelining only costs timeouts there.
+            window = 1;
+            emit({ kind: 'retry', offset, reason: 'the board drops requests sent while it is busy; continuing with one chunk in flight' });
+          } else {
+            emit({ kind: 'retry', offset, reason: `the board expected offset ${offset}, not ${reply.start}` });
+          }
         }
       } else if (reply.result.error.code === 'aborted') {
         if (options.signal?.aborted) return stop({ code: 'aborted', message: 'upload cancelled' }, boardOffset);
-        continue; // cancelled by us because a later chunk proved it landed
+        continue; // cancelled by us: a later chunk's answer settled it
       } else if (reply.result.error.code === 'timeout') {
         resyncTo = boardOffset;
         emit({ kind: 'retry', offset: boardOffset, reason: reply.result.error.message });
@@ -181,7 +203,7 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
           return stop({ code: 'stalled', message: `image/upload: no progress after ${maxRetries} retries at offset ${boardOffset}` }, boardOffset);
         }
         // Let everything in flight land; the last answer the board gave is where it is.
-        const drained = await Promise.all([...inFlight.values()].map((chunk) => chunk.promise));
+        const drained = await Promise.all([...inFlight.values()].filter((chunk) => !chunk.controller.signal.aborted).map((chunk) => chunk.promise));
         inFlight.clear();
         for (const late of drained) {
           const offset = late.result.ok ? replyOffset(late.result.value) : null;
@@ -192,6 +214,7 @@ export async function uploadImage(client: SmpClient, image: Uint8Array, options:
       }
     }
   } finally {
+    client.window = clientWindow;
     options.signal?.removeEventListener('abort', onAbort);
     inFlight.forEach((chunk) => chunk.controller.abort());
   }

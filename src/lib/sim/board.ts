@@ -6,6 +6,7 @@
  */
 import { type CborMap, decodeCborMap, encodeCbor } from '../smp/cbor';
 import { encodeSerialFrames, SerialFrameDecoder } from '../smp/framing/serial';
+import { SmpPacketReassembler } from '../smp/framing/packet';
 import { decodeHeader, encodeHeader, SMP_HEADER_SIZE, type SmpHeader } from '../smp/header';
 import { MGMT_ERR, MGMT_OP, SMP_VERSION, type SmpVersion } from '../smp/ids';
 import type { Transport } from '../transport/types';
@@ -65,7 +66,7 @@ export class SimulatedBoard {
   private readonly groups = new Map<number, Map<number, CommandHandlers>>();
   private readonly rebootListeners: (() => void)[] = [];
   private transport: Transport | null = null;
-  private bootingUntil = 0;
+  private booting = false;
   private queue: Promise<void> = Promise.resolve();
   /** Requests seen and responses sent, for tests that check what crossed the wire. */
   readonly stats = { requests: 0, responses: 0, dropped: 0 };
@@ -79,9 +80,9 @@ export class SimulatedBoard {
     this.bootMs = options.bootMs ?? 200;
   }
 
-  /** Largest packet (header + CBOR) the board takes: the frame's length and CRC share the buffer. */
-  get maxPacketSize(): number {
-    return this.bufSize - 4;
+  /** Largest packet (header + CBOR) the board takes: on a console link the frame's length and CRC share the buffer. */
+  maxPacketSize(framing: 'console' | 'packet' = 'console'): number {
+    return framing === 'console' ? this.bufSize - 4 : this.bufSize;
   }
 
   register(group: number, command: number, handlers: CommandHandlers): void {
@@ -98,9 +99,10 @@ export class SimulatedBoard {
   serve(transport: Transport): void {
     this.transport = transport;
     const decoder = transport.framing === 'console' ? new SerialFrameDecoder() : null;
+    const reassembler = new SmpPacketReassembler();
     void (async () => {
       for await (const chunk of transport.receive()) {
-        const packets = decoder ? decoder.push(chunk) : [chunk];
+        const packets = decoder ? decoder.push(chunk) : reassembler.push(chunk).flatMap((result) => (result.ok ? [result.value] : []));
         for (const packet of packets) this.queue = this.queue.then(() => this.handlePacket(transport, packet));
       }
     })();
@@ -116,33 +118,39 @@ export class SimulatedBoard {
   /** Reboots: volatile state is lost, the boot banner appears on the console, requests are ignored for `bootMs`. */
   reboot(): void {
     this.bootCount++;
-    this.bootingUntil = Date.now() + this.bootMs;
+    const boot = this.bootCount;
+    this.booting = true;
     for (const listener of this.rebootListeners) listener();
     const transport = this.transport;
-    if (transport?.framing === 'console') {
-      setTimeout(() => {
-        if (transport.isConnected) void transport.send(utf8.encode(`*** Booting Zephyr OS (simulated ${this.name}) ***\r\n\r\nuart:~$ `)).catch(() => {});
-      }, this.bootMs);
-    }
+    // Boot ends and the banner appears in one callback: a host that waits for the banner never finds the
+    // board still booting (comparing clocks did: a timer may fire a few ms before Date.now() catches up).
+    setTimeout(() => {
+      if (this.bootCount !== boot) return; // rebooted again meanwhile
+      this.booting = false;
+      if (transport?.framing === 'console' && transport.isConnected) {
+        void transport.send(utf8.encode(`*** Booting Zephyr OS (simulated ${this.name}) ***\r\n\r\nuart:~$ `)).catch(() => {});
+      }
+    }, this.bootMs);
   }
+
 
   private async handlePacket(transport: Transport, packet: Uint8Array): Promise<void> {
     const decoded = decodeHeader(packet);
     if (!decoded.ok) return;
     const header = decoded.value;
     if (header.op !== MGMT_OP.READ && header.op !== MGMT_OP.WRITE) return;
-    if (packet.length > this.maxPacketSize || header.length !== packet.length - SMP_HEADER_SIZE) {
+    if (packet.length > this.maxPacketSize(transport.framing) || header.length !== packet.length - SMP_HEADER_SIZE) {
       this.stats.dropped++;
       return; // Zephyr drops an oversized or inconsistent packet without a word
     }
-    if (Date.now() < this.bootingUntil) return;
+    if (this.booting) return;
     if (this.faults.take('dropRequests')) return;
     this.stats.requests++;
     if (this.processingMs > 0) await sleep(this.processingMs);
     const payload = decodeCborMap(packet.subarray(SMP_HEADER_SIZE));
     const result: HandlerResult = payload.ok ? await this.dispatch(header, payload.value) : mgmtFailure(MGMT_ERR.EINVAL);
     let body = encodeCbor(toResponseMap(result, header.version));
-    if (SMP_HEADER_SIZE + body.length > this.maxPacketSize) body = encodeCbor({ rc: MGMT_ERR.EMSGSIZE });
+    if (SMP_HEADER_SIZE + body.length > this.maxPacketSize(transport.framing)) body = encodeCbor({ rc: MGMT_ERR.EMSGSIZE });
     const response = concatBytes(
       encodeHeader({ ...header, op: header.op === MGMT_OP.READ ? MGMT_OP.READ_RSP : MGMT_OP.WRITE_RSP, length: body.length }),
       body,

@@ -13,7 +13,7 @@ import type { Transport } from '../transport/types';
 
 export { SimulatedBoard, type SimulatedBoardOptions, type Handler, type HandlerResult, type HandlerContext } from './board';
 export { FaultState, type FaultPlan } from './faults';
-export { createSimulatedWire, type SimulatedWire, type WireOptions } from './wire';
+export { createSimulatedWire, bleTransferMicros, BLE_1M_DEFAULT, type SimulatedWire, type WireOptions, type BleLinkModel } from './wire';
 export { type SimImage, type SimImageSlots, syntheticImage } from './groups/image';
 
 export interface SimulatedDeviceOptions extends SimulatedBoardOptions {

@@ -1,16 +1,33 @@
 /**
- * A serial wire between host and simulated board: bytes take their real time on the line
- * (8N1: ten bits a byte), each direction its own, so speeds measured against the simulator
- * mean something. `baudRate: Infinity` delivers at once, for fast unit tests.
+ * Links between host and simulated board that spend real wall-clock time per byte, so speeds
+ * measured against the simulator mean something (docs/performance.md derives the limits):
+ * - serial: 8N1, ten bits a byte, each direction its own line;
+ * - BLE 1M PHY: SMP packets go as ATT writes/notifications of at most MTU-3 bytes, each with
+ *   L2CAP (4) and ATT (3) headers, cut into link-layer PDUs of up to 251 bytes (data length
+ *   extension); a PDU with p bytes costs (p + 10) × 8 µs on air plus the peer's empty PDU (80 µs)
+ *   and two inter-frame spaces (150 µs each). An idle link waits for the next connection event.
+ * `baudRate: Infinity` (serial) delivers at once, for fast unit tests.
  */
 import { LoopbackTransport } from '../transport/loopback';
 
+export interface BleLinkModel {
+  /** ATT MTU; Zephyr's default with data length extension is 498. */
+  attMtu: number;
+  /** Link-layer payload per PDU (251 with data length extension, 27 without). */
+  llPayload: number;
+  /** Connection interval in ms. */
+  connectionIntervalMs: number;
+}
+
+export const BLE_1M_DEFAULT: BleLinkModel = { attMtu: 498, llPayload: 251, connectionIntervalMs: 7.5 };
+
 export interface WireOptions {
-  /** Bits per second; default 115200. */
+  /** Serial bits per second; default 115200. Ignored when `ble` is given. */
   baudRate?: number;
+  /** Model a BLE 1M PHY link instead of a serial line (packet framing, no base64). */
+  ble?: BleLinkModel;
   /** What the host side calls this link in messages. */
   description?: string;
-  framing?: 'console' | 'packet';
 }
 
 export interface SimulatedWire {
@@ -21,26 +38,51 @@ export interface SimulatedWire {
 }
 
 const BITS_PER_BYTE_8N1 = 10;
+const BLE_ATT_L2CAP_HEADER = 4 + 3;
+const BLE_PDU_OVERHEAD_US = 10 * 8 + 150 + 80 + 150;
+
+/** Microseconds a BLE link needs to carry `bytes` of SMP data as ATT writes or notifications. */
+export function bleTransferMicros(bytes: number, model: BleLinkModel): number {
+  const attPayload = model.attMtu - 3;
+  let micros = 0;
+  for (let offset = 0; offset < bytes; offset += attPayload) {
+    let pduBytes = Math.min(attPayload, bytes - offset) + BLE_ATT_L2CAP_HEADER;
+    while (pduBytes > 0) {
+      const payload = Math.min(pduBytes, model.llPayload);
+      micros += payload * 8 + BLE_PDU_OVERHEAD_US;
+      pduBytes -= payload;
+    }
+  }
+  return micros;
+}
 
 export function createSimulatedWire(options: WireOptions = {}): SimulatedWire {
+  const ble = options.ble;
   const baudRate = options.baudRate ?? 115200;
-  const framing = options.framing ?? 'console';
-  const [host, board] = LoopbackTransport.pair({ description: options.description ?? `simulated board at ${baudRate} baud`, framing });
-  if (Number.isFinite(baudRate)) {
-    delayDeliveries(host, baudRate);
-    delayDeliveries(board, baudRate);
+  const description = options.description ?? (ble ? 'simulated board over BLE' : `simulated board at ${baudRate} baud`);
+  const [host, board] = LoopbackTransport.pair({ description, framing: ble ? 'packet' : 'console' });
+  if (ble) {
+    const epoch = performance.now();
+    const cost = (bytes: number) => bleTransferMicros(bytes, ble) / 1000;
+    const align = (time: number) => epoch + Math.ceil((time - epoch) / ble.connectionIntervalMs) * ble.connectionIntervalMs;
+    delayDeliveries(host, cost, align);
+    delayDeliveries(board, cost, align);
+  } else if (Number.isFinite(baudRate)) {
+    const cost = (bytes: number) => (bytes * BITS_PER_BYTE_8N1 * 1000) / baudRate;
+    delayDeliveries(host, cost, (time) => time);
+    delayDeliveries(board, cost, (time) => time);
   }
   return { host, board };
 }
 
-/** Replaces `deliver` on the receiving end so each chunk arrives after its time on the wire. */
-function delayDeliveries(end: LoopbackTransport, baudRate: number): void {
+/** Replaces `deliver` on the receiving end so each chunk arrives after its time on the link. */
+function delayDeliveries(end: LoopbackTransport, costMs: (bytes: number) => number, alignIdleStart: (time: number) => number): void {
   const deliverNow = end.deliver.bind(end);
-  let lineBusyUntil = 0;
+  let busyUntil = 0;
   end.deliver = (bytes: Uint8Array) => {
     const now = performance.now();
-    const start = Math.max(now, lineBusyUntil);
-    lineBusyUntil = start + (bytes.length * BITS_PER_BYTE_8N1 * 1000) / baudRate;
-    setTimeout(() => deliverNow(bytes), lineBusyUntil - now);
+    const start = busyUntil > now ? busyUntil : alignIdleStart(now);
+    busyUntil = start + costMs(bytes.length);
+    setTimeout(() => deliverNow(bytes), busyUntil - now);
   };
 }

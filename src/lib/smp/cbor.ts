@@ -32,13 +32,32 @@ export function encodeCbor(value: unknown): Uint8Array {
 export function decodeCbor(bytes: Uint8Array): Result<CborValue, CborError> {
   if (bytes.length === 0) return err({ code: 'cbor-empty', message: 'empty CBOR payload' });
   try {
-    return ok(decode(bytes, DECODE_OPTIONS) as CborValue);
+    const value: unknown = decode(bytes, DECODE_OPTIONS);
+    if (!isCborValueTree(value)) return err({ code: 'cbor-malformed', message: 'malformed CBOR: a break (0xff) where a value belongs' });
+    return ok(value);
   } catch (caught) {
     const text = caught instanceof Error ? caught.message : String(caught);
     if (/duplicate|repeat map key/i.test(text)) return err({ code: 'cbor-duplicate-key', message: `CBOR map has a duplicate key (${text})` });
     if (/too many terminals/i.test(text)) return err({ code: 'cbor-trailing', message: 'CBOR payload has bytes after its end' });
     return err({ code: 'cbor-malformed', message: `malformed CBOR: ${text}` });
   }
+}
+
+/**
+ * cborg 6.1 returns its internal break marker (a Symbol) as the value of a map entry whose value is a
+ * stray 0xff (`a1 61 61 ff` decodes to `{a: Symbol(BREAK)}`) instead of failing; this walk refuses it.
+ * Iterative, so a deeply nested payload that cborg accepted cannot overflow the stack here.
+ */
+function isCborValueTree(root: unknown): root is CborValue {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') continue;
+    if (value instanceof Uint8Array) continue;
+    if (typeof value !== 'object') return false;
+    for (const item of Array.isArray(value) ? value : Object.values(value)) stack.push(item);
+  }
+  return true;
 }
 
 /** SMP payloads are always a map at the top level; map keys that are not strings are refused by cborg. */

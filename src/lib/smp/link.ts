@@ -1,9 +1,10 @@
 /**
  * Turns a byte transport into a stream of SMP packets: console framing for serial-like
- * transports, pass-through for transports that already carry whole packets.
+ * transports, reassembly by header length for fragment transports (BLE, USB bulk).
  */
 import type { Transport, DisconnectInfo } from '../transport/types';
 import { concatBytes } from '../util/bytes';
+import { SmpPacketReassembler } from './framing/packet';
 import { encodeSerialFrames, SerialFrameDecoder, type FramingError } from './framing/serial';
 
 export interface PacketLinkHandlers {
@@ -29,12 +30,16 @@ export function openPacketLink(transport: Transport, handlers: PacketLinkHandler
     transport.framing === 'console'
       ? new SerialFrameDecoder({ onError: handlers.onFramingError, onConsoleText: handlers.onConsoleText })
       : null;
+  const reassembler = transport.framing === 'packet' ? new SmpPacketReassembler() : null;
 
   void (async () => {
     try {
       for await (const chunk of transport.receive()) {
         if (decoder) for (const packet of decoder.push(chunk)) handlers.onPacket(packet);
-        else handlers.onPacket(chunk);
+        for (const result of reassembler?.push(chunk) ?? []) {
+          if (result.ok) handlers.onPacket(result.value);
+          else handlers.onFramingError?.(result.error);
+        }
       }
     } catch {
       // The transport reports why through `disconnected`; nothing more to add here.

@@ -6,7 +6,7 @@
  *   the data is ignored; any other first chunk starts over;
  * - a chunk at the wrong offset is dropped and answered with the offset expected;
  * - a slot marked for test/confirm refuses uploads;
- * - the upload state lives in RAM: a reboot forgets it.
+ * - the upload state lives in RAM: a reboot forgets it, and so does the upload's last chunk.
  * When the last byte lands, the slot holds the image with the version and hash from its header and TLVs.
  */
 import { IMG_MGMT_ERR, IMG_MGMT_ID, MGMT_ERR, MGMT_GROUP_ID } from '../../smp/ids';
@@ -54,7 +54,10 @@ export function registerImageUpload(board: SimulatedBoard, slots: SimImageSlots,
       upload.buffer.set(data, upload.offset);
       upload.offset += data.length;
       const reached = upload.offset;
-      if (reached === upload.length) completeUpload(upload, slots);
+      if (reached === upload.length) {
+        completeUpload(upload, slots);
+        upload = null; // img_mgmt forgets a finished upload: the same image again starts over
+      }
       return { off: reached };
     },
   });

@@ -26,6 +26,9 @@ export interface SimImageSlots {
   testing: boolean;
 }
 
+/** MCUboot's image hash TLV is a SHA-256. */
+const IMAGE_HASH_BYTES = 32;
+
 /** A synthetic image whose hash is stable for a given board and version. */
 export function syntheticImage(boardName: string, version: string): SimImage {
   return { version, hash: sha256(utf8.encode(`${boardName}:${version}`)), bytes: null };
@@ -73,6 +76,9 @@ export function registerImageGroup(board: SimulatedBoard, slots: SimImageSlots):
       const hash = payload.hash;
       if (hash !== undefined && !(hash instanceof Uint8Array)) return mgmtFailure(MGMT_ERR.EINVAL);
       if (payload.confirm !== undefined && typeof payload.confirm !== 'boolean') return mgmtFailure(MGMT_ERR.EINVAL);
+      // Error codes as Zephyr 3.4's img_mgmt answers them (measured against the native_sim build).
+      if (hash !== undefined && hash.length !== IMAGE_HASH_BYTES) return groupError(IMG_MGMT_ERR.INVALID_HASH, MGMT_ERR.EINVAL);
+      if (hash === undefined && !confirm) return groupError(IMG_MGMT_ERR.INVALID_HASH, MGMT_ERR.EINVAL);
       const matches = (image: SimImage | null) => image !== null && hash !== undefined && sameBytes(image.hash, hash);
       if (hash === undefined || matches(slots.primary)) {
         if (!confirm) return groupError(IMG_MGMT_ERR.IMAGE_SETTING_TEST_TO_ACTIVE_DENIED, MGMT_ERR.EBADSTATE);
@@ -80,7 +86,7 @@ export function registerImageGroup(board: SimulatedBoard, slots: SimImageSlots):
         slots.testing = false;
         return describeState();
       }
-      if (!matches(slots.secondary)) return groupError(IMG_MGMT_ERR.HASH_NOT_FOUND, MGMT_ERR.EINVAL);
+      if (!matches(slots.secondary)) return groupError(IMG_MGMT_ERR.HASH_NOT_FOUND, MGMT_ERR.EUNKNOWN);
       slots.pending = confirm ? 'permanent' : 'test';
       return describeState();
     },
