@@ -183,6 +183,9 @@ export class SmpClient {
     const name = describeCommand(request.group, request.command);
     pending.seq = this.allocateSeq();
     pending.packet[6] = pending.seq;
+    // The version is chosen when the packet leaves: requests queued before a drop to v1 go as v1.
+    pending.version = this.currentVersion;
+    pending.packet[0] = (pending.packet[0]! & 0b111) | (pending.version << 3);
     pending.sent = true;
     this.inFlight.set(pending.seq, pending);
     const timeoutMs = request.timeoutMs ?? this.timeoutMs;
@@ -225,8 +228,6 @@ export class SmpClient {
       // The board only speaks v1: drop to v1 for this and every later request.
       this.currentVersion = SMP_VERSION.V1;
       this.inFlight.delete(pending.seq);
-      pending.version = SMP_VERSION.V1;
-      pending.packet[0] = (pending.packet[0]! & 0b111) | (SMP_VERSION.V1 << 3);
       if (pending.timer) clearTimeout(pending.timer);
       this.transmit(pending);
       return;

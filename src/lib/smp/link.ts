@@ -32,12 +32,20 @@ export function openPacketLink(transport: Transport, handlers: PacketLinkHandler
       : null;
   const reassembler = transport.framing === 'packet' ? new SmpPacketReassembler() : null;
 
+  // One bad packet handler (a throwing onExchange, say) must not end the receive loop for good.
+  const deliver = (packet: Uint8Array) => {
+    try {
+      handlers.onPacket(packet);
+    } catch (caught) {
+      console.error('SMP packet handler failed', caught);
+    }
+  };
   void (async () => {
     try {
       for await (const chunk of transport.receive()) {
-        if (decoder) for (const packet of decoder.push(chunk)) handlers.onPacket(packet);
+        if (decoder) for (const packet of decoder.push(chunk)) deliver(packet);
         for (const result of reassembler?.push(chunk) ?? []) {
-          if (result.ok) handlers.onPacket(result.value);
+          if (result.ok) deliver(result.value);
           else handlers.onFramingError?.(result.error);
         }
       }

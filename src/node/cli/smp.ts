@@ -18,8 +18,9 @@ import { SMP_VERSION } from '../../lib/smp/ids';
 import { TransportFailure } from '../../lib/transport/types';
 import { bytesToHex, hexToBytes } from '../../lib/util/bytes';
 import { openSerialDevice } from '../pty-transport';
+import { ImageUsageError, isImageVerb, parseImageInvocation, runImageVerb, type ImageInvocation } from './image-commands';
 
-const USAGE = 'usage: npm run -s smp -- --port <serial device | sim> [--timeout ms] [--v1] <group> <command> [json]';
+const USAGE = 'usage: npm run -s smp -- --port <serial device | sim> [--timeout ms] [--v1] <group> <command> [json]\n       npm run -s smp -- --port <…> image upload FILE [--slot N] [--window N] | image test HASH | image confirm [HASH]';
 const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 /** If something still holds the event loop this long after we are done, leave anyway. */
 const EXIT_GRACE_MS = 2000;
@@ -30,14 +31,17 @@ interface Invocation {
   port: string;
   timeoutMs?: number;
   v1: boolean;
-  spec: CommandSpec;
+  /** A table command with its JSON request, or one of the image verbs that take files and hashes. */
+  spec?: CommandSpec;
   payload: CborMap;
+  image?: ImageInvocation;
 }
 
 function parseArgs(argv: string[]): Invocation | 'help' {
   let port: string | undefined;
   let timeoutMs: number | undefined;
   let v1 = false;
+  const imageFlags: { slot?: string; window?: string } = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -54,12 +58,23 @@ function parseArgs(argv: string[]): Invocation | 'help' {
       timeoutMs = Number(text);
       if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout must be a positive number of milliseconds, got "${text}"`);
     } else if (flag === '--v1') v1 = true;
+    else if (flag === '--slot') imageFlags.slot = value();
+    else if (flag === '--window') imageFlags.window = value();
     else if (arg.startsWith('--')) throw new UsageError(`unknown option ${flag}`);
     else positional.push(arg);
   }
   if (positional.length < 2) throw new UsageError('name a group and a command, e.g. "os echo"');
-  if (positional.length > 3) throw new UsageError(`too many arguments: ${positional.slice(3).join(' ')} (quote the JSON request as one argument)`);
   const [groupName, name, json] = positional as [string, string, string | undefined];
+  if (isImageVerb(groupName, name)) {
+    if (!port) throw new UsageError('--port is required: a serial device such as /dev/ttyACM0, or "sim"');
+    try {
+      return { port, timeoutMs, v1, payload: {}, image: parseImageInvocation(name, positional.slice(2), imageFlags) };
+    } catch (caught) {
+      if (caught instanceof ImageUsageError) throw new UsageError(caught.message);
+      throw caught;
+    }
+  }
+  if (positional.length > 3) throw new UsageError(`too many arguments: ${positional.slice(3).join(' ')} (quote the JSON request as one argument)`);
   const spec = findCommand(groupName, name);
   if (!spec) throw new UsageError(`unknown command "${groupName} ${name}"; --help lists them`);
   if (!port) throw new UsageError('--port is required: a serial device such as /dev/ttyACM0, or "sim"');
@@ -116,10 +131,15 @@ function helpText(): string {
     '  --port <path | sim>  serial device or pty (/dev/ttyACM0, /dev/pts/3), or "sim" for the built-in simulated board',
     `  --timeout <ms>       time to wait for each answer (default ${DEFAULT_TIMEOUT_MS}; longer for erase)`,
     '  --v1                 speak SMP v1 (default v2)',
+    '  --slot <N>           image upload: the secondary slot to fill (default 1)',
+    '  --window <N>         image upload: chunks in flight (default 2 when the board has 2+ buffers)',
     '  -h, --help           this text',
     '',
     'Commands (group command, what it does, example request):',
     ...rows,
+    '  image upload FILE    upload an MCUboot image (progress on stderr; JSON summary: bytes, seconds, bytesPerSecond, sha)',
+    '  image test HASH      mark the image with this hash to run once at next reset',
+    '  image confirm [HASH] confirm the running image, or make the image with HASH permanent',
     '',
     'Bytes: request fields that are bytes (image state-set "hash") are given as hex strings;',
     'bytes in responses are printed as lowercase hex strings.',
@@ -138,7 +158,9 @@ async function run(invocation: Invocation): Promise<number> {
   let board: Board | null = null;
   try {
     board = await connectBoard(transport, { timeoutMs: invocation.timeoutMs, version: invocation.v1 ? SMP_VERSION.V1 : SMP_VERSION.V2 });
-    const result = await runCommand(board.client, invocation.spec, invocation.payload, { timeoutMs: invocation.timeoutMs });
+    const result = invocation.image
+      ? await runImageVerb(board, invocation.image)
+      : await runCommand(board.client, invocation.spec!, invocation.payload, { timeoutMs: invocation.timeoutMs });
     if (!result.ok) {
       printError(result.error);
       return EXIT.FAILED;
