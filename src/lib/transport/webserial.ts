@@ -13,6 +13,10 @@ export interface WebSerialOptions {
   baudRate?: number;
   /** USB vendor/product filters for the chooser. */
   filters?: SerialPortFilter[];
+  /** Where the platform reports this port unplugged; default `navigator.serial` (WebUSB ports use `navigator.usb`). */
+  disconnectEvents?: { target: EventTarget; isThisPort: (event: Event) => boolean };
+  /** Overrides the description in messages, e.g. "USB CDC-ACM 2fe3:0100". */
+  description?: string;
 }
 
 export function isWebSerialSupported(): boolean {
@@ -55,7 +59,8 @@ export async function openWebSerial(port: SerialPort, options: WebSerialOptions 
       message: `could not open the ${describeSerialPort(port)}: ${text}. Is another program (a terminal, mcumgr) using it?`,
     });
   }
-  return new WebSerialTransport(port, baudRate);
+  const disconnectEvents = options.disconnectEvents ?? { target: navigator.serial, isThisPort: (event: Event) => event.target === port };
+  return new WebSerialTransport(port, options.description ?? `${describeSerialPort(port)} at ${baudRate} baud`, disconnectEvents);
 }
 
 class WebSerialTransport implements Transport {
@@ -69,16 +74,17 @@ class WebSerialTransport implements Transport {
   private readLoopDone: Promise<void> = Promise.resolve();
   private resolveDisconnected!: (info: DisconnectInfo) => void;
   private readonly onPlatformDisconnect = (event: Event) => {
-    if (event.target === this.port) void this.finish({ reason: 'lost', message: 'the serial port went away (unplugged or the board reset its USB)' });
+    if (this.disconnectEvents.isThisPort(event)) void this.finish({ reason: 'lost', message: 'the serial port went away (unplugged or the board reset its USB)' });
   };
 
   constructor(
     private readonly port: SerialPort,
-    baudRate: number,
+    description: string,
+    private readonly disconnectEvents: { target: EventTarget; isThisPort: (event: Event) => boolean },
   ) {
-    this.description = `${describeSerialPort(port)} at ${baudRate} baud`;
+    this.description = description;
     this.disconnected = new Promise((resolve) => (this.resolveDisconnected = resolve));
-    navigator.serial.addEventListener('disconnect', this.onPlatformDisconnect);
+    disconnectEvents.target.addEventListener('disconnect', this.onPlatformDisconnect);
     if (port.writable) this.writer = port.writable.getWriter();
     this.readLoopDone = this.readLoop();
   }
@@ -132,7 +138,7 @@ class WebSerialTransport implements Transport {
   private async finish(info: DisconnectInfo, waitForReader = true): Promise<void> {
     if (!this.connected) return;
     this.connected = false;
-    navigator.serial.removeEventListener('disconnect', this.onPlatformDisconnect);
+    this.disconnectEvents.target.removeEventListener('disconnect', this.onPlatformDisconnect);
     this.incoming.end();
     try {
       await this.reader?.cancel();
