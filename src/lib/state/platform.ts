@@ -1,0 +1,46 @@
+/**
+ * What the connection state needs from the outside world, in one small interface: a simulated
+ * board in this tab, and the WebSerial port chooser. The browser build uses `browserPlatform`;
+ * unit tests pass their own, so the state class runs in Node without a browser.
+ */
+import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../sim';
+import { describeSerialPort, grantedSerialPorts, isWebSerialSupported, openWebSerial, requestSerialPort } from '../transport/webserial';
+import type { Transport } from '../transport/types';
+
+/** The simulated board's wire runs at a real UART speed, so bytes take the time they would on a cable. */
+export const SIM_BAUD_RATE = 115200;
+
+export interface Platform {
+  openSimulated(): { transport: Transport; device: SimulatedDevice };
+  isSerialSupported(): boolean;
+  isBluetoothSupported(): boolean;
+  grantedSerialPorts(): Promise<SerialPort[]>;
+  /** Shows the chooser; null when the operator cancels it. */
+  requestSerialPort(): Promise<SerialPort | null>;
+  openSerial(port: SerialPort, baudRate: number): Promise<Transport>;
+  describeSerialPort(port: SerialPort): string;
+  /** Calls `onChange` when a serial port is plugged in or goes away; returns the unsubscribe. */
+  watchSerialPorts(onChange: () => void): () => void;
+}
+
+export const browserPlatform: Platform = {
+  openSimulated() {
+    const device = createSimulatedDevice();
+    return { transport: connectSimulatedBoard(device.board, { baudRate: SIM_BAUD_RATE }), device };
+  },
+  isSerialSupported: isWebSerialSupported,
+  isBluetoothSupported: () => typeof navigator !== 'undefined' && 'bluetooth' in navigator && !!navigator.bluetooth,
+  grantedSerialPorts,
+  requestSerialPort: () => requestSerialPort(),
+  openSerial: (port, baudRate) => openWebSerial(port, { baudRate }),
+  describeSerialPort,
+  watchSerialPorts(onChange) {
+    if (!isWebSerialSupported()) return () => {};
+    navigator.serial.addEventListener('connect', onChange);
+    navigator.serial.addEventListener('disconnect', onChange);
+    return () => {
+      navigator.serial.removeEventListener('connect', onChange);
+      navigator.serial.removeEventListener('disconnect', onChange);
+    };
+  },
+};
