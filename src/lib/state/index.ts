@@ -1,5 +1,6 @@
 /** App state: `*.svelte.ts` classes the views read, and the one connection this tab holds. */
 import { Connection } from './connection.svelte';
+import { ImageUpload } from './upload.svelte';
 
 export { Connection, BAUD_RATES, type DeviceKind, type ConnectionStatus, type Scope, type EchoResult, type ConnectOptions, type ConnectionOptions } from './connection.svelte';
 export { SmpLog, directionArrow, formatLogTime, DEFAULT_LOG_LIMIT, type SmpLogEntry } from './smp-log.svelte';
@@ -9,3 +10,7 @@ export { browserPlatform, SIM_BAUD_RATE, type Platform } from './platform';
 
 /** The tab's connection, shared by every page (a page change keeps the board connected). */
 export const connection = new Connection();
+export { ImageUpload, type UploadStatus, type UploadProgress } from './upload.svelte';
+
+/** The tab's firmware upload, kept across page changes like the connection. */
+export const imageUpload = new ImageUpload();
