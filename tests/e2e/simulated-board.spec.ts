@@ -112,11 +112,20 @@ test('the device page without a board points back to Connect', async ({ page }) 
   await expect(page.getByRole('heading', { name: 'Connect a board' })).toBeVisible();
 });
 
-test('Bluetooth LE and USB are shown, disabled, with the reason', async ({ page }) => {
+test('Bluetooth LE and USB are offered where the browser has the API, disabled with the reason where it does not', async ({ page }) => {
   await page.goto('/');
+  await expect(page.getByRole('radio', { name: 'Bluetooth LE' })).toBeEnabled();
+  await page.getByRole('radio', { name: 'USB (WebUSB)' }).check();
+  await expect(page.getByLabel('Baud rate')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Choose device and connect' })).toBeVisible();
+
+  // The same page in a browser without Web Bluetooth and WebUSB (Firefox, Safari).
+  await page.addInitScript(() => {
+    for (const api of ['bluetooth', 'usb']) Object.defineProperty(Navigator.prototype, api, { get: () => undefined, configurable: true });
+  });
+  await page.reload();
   await expect(page.getByRole('radio', { name: 'Bluetooth LE' })).toBeDisabled();
-  await expect(page.getByRole('radio', { name: 'USB', exact: true })).toBeDisabled();
-  const hasBluetooth = await page.evaluate(() => 'bluetooth' in navigator && !!navigator.bluetooth);
-  await expect(page.getByText(hasBluetooth ? /Unavailable: arrives in a later release\.\s*SMP over the MCUmgr GATT/ : /Unavailable: this browser has no Web Bluetooth\./)).toBeVisible();
-  await expect(page.getByText(/Unavailable: arrives in a later release\.\s*SMP straight over USB/)).toBeVisible();
+  await expect(page.getByRole('radio', { name: 'USB (WebUSB)' })).toBeDisabled();
+  await expect(page.getByText(/Unavailable: this browser has no Web Bluetooth \(use Chrome or Edge\)\./)).toBeVisible();
+  await expect(page.getByText(/Unavailable: this browser has no WebUSB \(use Chrome or Edge\)\./)).toBeVisible();
 });

@@ -1,7 +1,7 @@
 // The connection state class, driven against the simulated board in Node (no browser, no DOM).
 import { describe, expect, test } from 'vitest';
 import { Connection, SmpLog, formatCbor, type Platform } from '../../src/lib/state';
-import { connectSimulatedBoard, createSimulatedDevice, type FaultPlan, type SimulatedDevice } from '../../src/lib/sim';
+import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type FaultPlan, type SimulatedDevice } from '../../src/lib/sim';
 import { TransportFailure } from '../../src/lib/transport';
 import type { SmpExchange } from '../../src/lib/smp';
 
@@ -31,10 +31,33 @@ function testPlatform(options: { faults?: FaultPlan; baudRate?: number; chooser?
     openSerial: async (_port, baudRate) => open(`USB serial 2fe3:0100 at ${baudRate} baud`).transport,
     describeSerialPort: () => 'USB serial 2fe3:0100',
     watchSerialPorts: () => () => {},
+    isUsbSupported: () => true,
+    async openBluetooth() {
+      const device = createSimulatedDevice();
+      devices.push(device);
+      const transport = connectSimulatedBoard(device.board, { ble: { ...BLE_1M_DEFAULT, connectionIntervalMs: 1 }, description: 'imprint-sim over BLE' });
+      return { transport, name: 'imprint-sim', onBoardBuffer: (bufSize: number) => bleBuffers.push(bufSize) };
+    },
+    openUsb: async () => null,
   };
 }
 
+/** Board buffer sizes the BLE link was told about, in order. */
+const bleBuffers: number[] = [];
+
 describe('Connection', () => {
+  test('connects over Bluetooth LE and tells the link the board buffer size; a cancelled USB chooser is reported', async () => {
+    const connection = new Connection({ platform: testPlatform() });
+    expect(await connection.connect('ble')).toBe(true);
+    expect(connection.description).toBe('imprint-sim over BLE');
+    expect(bleBuffers.at(-1)).toBe(2048);
+    expect((await connection.echo('over the air')).ok).toBe(true);
+    await connection.disconnect();
+    expect(await connection.connect('usb')).toBe(false);
+    expect(connection.status).toBe('idle');
+    expect(connection.errors.connect).toBe('No USB device was chosen.');
+  });
+
   test('connects to the simulated board and reads identity and image slots', async () => {
     const platform = testPlatform({ baudRate: 115200 });
     const connection = new Connection({ platform });

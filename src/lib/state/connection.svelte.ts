@@ -14,14 +14,14 @@ import type { SimulatedDevice } from '../sim';
 import type { SmpClientOptions } from '../smp/client';
 import type { SmpError, SmpErrorCode } from '../smp/errors';
 import { type Result, err, ok } from '../smp/result';
-import type { DisconnectInfo, Transport } from '../transport/types';
+import type { DisconnectInfo } from '../transport/types';
 import { DEFAULT_BAUD_RATE } from '../transport/webserial';
 import { hexToBytes } from '../util/bytes';
 import { EMPTY_IDENTITY, type Identity } from './identity';
-import { browserPlatform, type Platform } from './platform';
+import { browserPlatform, type OpenedDevice, type Platform } from './platform';
 import { SmpLog } from './smp-log.svelte';
 
-export type DeviceKind = 'sim' | 'serial';
+export type DeviceKind = 'sim' | 'serial' | 'ble' | 'usb';
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'error';
 /** The part of the page an action belongs to: its busy flag and error message live under this name. */
 export type Scope = 'connect' | 'identity' | 'echo' | 'reset' | 'images';
@@ -104,6 +104,10 @@ export class Connection {
     return this.platform.isBluetoothSupported();
   }
 
+  get usbSupported(): boolean {
+    return this.platform.isUsbSupported();
+  }
+
   describePort(port: SerialPort): string {
     return this.platform.describeSerialPort(port);
   }
@@ -150,7 +154,7 @@ export class Connection {
       }
       if (!opened) {
         this.status = 'idle';
-        this.setError('connect', 'No serial port was chosen.');
+        this.setError('connect', NOTHING_CHOSEN[kind]);
         return false;
       }
       this.deviceName = opened.name;
@@ -168,6 +172,7 @@ export class Connection {
         return false;
       }
       this.board = board;
+      if (board.params) opened.onBoardBuffer?.(board.params.bufSize);
       const identity = await this.readIdentity(board, false);
       if (generation !== this.generation) return false;
       const params = identity.params;
@@ -281,6 +286,8 @@ export class Connection {
       const { transport, device } = this.platform.openSimulated();
       return { transport, name: device.board.name, simulated: device };
     }
+    if (kind === 'ble') return this.platform.openBluetooth();
+    if (kind === 'usb') return this.platform.openUsb(this.baudRate);
     const chosen = port ?? (await this.platform.requestSerialPort());
     if (!chosen) return null;
     const transport = await this.platform.openSerial(chosen, this.baudRate);
@@ -388,11 +395,16 @@ export class Connection {
   }
 }
 
-interface OpenedLink {
-  transport: Transport;
-  name: string;
+interface OpenedLink extends OpenedDevice {
   simulated?: SimulatedDevice;
 }
+
+const NOTHING_CHOSEN: Record<DeviceKind, string> = {
+  sim: 'The simulated board did not start.',
+  serial: 'No serial port was chosen.',
+  ble: 'No Bluetooth board was chosen.',
+  usb: 'No USB device was chosen.',
+};
 
 function toBytes(hash: string | Uint8Array): Uint8Array {
   return typeof hash === 'string' ? hexToBytes(hash) : hash;

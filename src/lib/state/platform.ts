@@ -5,6 +5,8 @@
  */
 import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../sim';
 import { describeSerialPort, grantedSerialPorts, isWebSerialSupported, openWebSerial, requestSerialPort } from '../transport/webserial';
+import { isWebBluetoothSupported, openWebBluetooth, requestBluetoothDevice } from '../transport/webbluetooth';
+import { describeUsbDevice, isWebUsbSupported, openWebUsb, requestUsbDevice } from '../transport/webusb';
 import type { Transport } from '../transport/types';
 
 /** The simulated board's wire runs at a real UART speed, so bytes take the time they would on a cable. */
@@ -21,6 +23,18 @@ export interface Platform {
   describeSerialPort(port: SerialPort): string;
   /** Calls `onChange` when a serial port is plugged in or goes away; returns the unsubscribe. */
   watchSerialPorts(onChange: () => void): () => void;
+  isUsbSupported(): boolean;
+  /** Shows the Bluetooth chooser and connects; null when the operator cancels it. */
+  openBluetooth(): Promise<OpenedDevice | null>;
+  /** Shows the USB chooser and opens the CDC-ACM port; null when the operator cancels it. */
+  openUsb(baudRate: number): Promise<OpenedDevice | null>;
+}
+
+export interface OpenedDevice {
+  transport: Transport;
+  name: string;
+  /** Lets the link use what the board's SMP buffer allows, once it is known (BLE write size). */
+  onBoardBuffer?: (bufSize: number) => void;
 }
 
 export const browserPlatform: Platform = {
@@ -29,7 +43,19 @@ export const browserPlatform: Platform = {
     return { transport: connectSimulatedBoard(device.board, { baudRate: SIM_BAUD_RATE }), device };
   },
   isSerialSupported: isWebSerialSupported,
-  isBluetoothSupported: () => typeof navigator !== 'undefined' && 'bluetooth' in navigator && !!navigator.bluetooth,
+  isBluetoothSupported: isWebBluetoothSupported,
+  isUsbSupported: isWebUsbSupported,
+  async openBluetooth() {
+    const device = await requestBluetoothDevice();
+    if (!device) return null;
+    const transport = await openWebBluetooth(device);
+    return { transport, name: device.name ?? 'Bluetooth board', onBoardBuffer: (bufSize) => transport.growWriteSize(bufSize) };
+  },
+  async openUsb(baudRate) {
+    const device = await requestUsbDevice();
+    if (!device) return null;
+    return { transport: await openWebUsb(device, { baudRate }), name: describeUsbDevice(device) };
+  },
   grantedSerialPorts,
   requestSerialPort: () => requestSerialPort(),
   openSerial: (port, baudRate) => openWebSerial(port, { baudRate }),
