@@ -18,6 +18,7 @@ import { BLE_1M_DEFAULT, bleTransferMicros, connectSimulatedBoard, createSimulat
 import type { Transport } from '../src/lib/transport/types';
 import { findZephyrExe, startZephyr } from '../src/node/zephyr';
 import { openSerialDevice } from '../src/node/pty-transport';
+import { measureMainThread, type MainThreadResult } from './main-thread';
 
 const IMAGE_BYTES = 256 * 1024;
 const SIM_BUF_SIZE = 2048;
@@ -131,15 +132,16 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-const scenarios: Record<string, () => Promise<ScenarioResult | null>> = {
+const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult | null>> = {
   'serial-115200-w1': () => simScenario('serial-115200-w1', { baudRate: BAUD }, 1, serialLimit(BAUD, SIM_BUF_SIZE), 0.85),
   'serial-115200-w2': () => simScenario('serial-115200-w2', { baudRate: BAUD }, 2, serialLimit(BAUD, SIM_BUF_SIZE), 0.95),
   'ble-1m': () => simScenario('ble-1m', { ble: BLE_1M_DEFAULT }, 2, bleLimit(SIM_BUF_SIZE), 0.8),
   'zephyr-pty': zephyrScenario,
+  'main-thread': measureMainThread,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
-const results: ScenarioResult[] = [];
+const results: (ScenarioResult | MainThreadResult)[] = [];
 for (const [name, run] of Object.entries(scenarios)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   const result = await run();
