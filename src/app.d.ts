@@ -1,3 +1,4 @@
+/// <reference types="vite-plugin-pwa/client" />
 // Global SvelteKit app types. See https://svelte.dev/docs/kit/types#app.d.ts
 declare global {
   namespace App {
