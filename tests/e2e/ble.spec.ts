@@ -1,8 +1,8 @@
 // Web Bluetooth end to end: Chromium's real navigator.bluetooth against an emulated BLE board
 // (CDP BluetoothEmulation, support/ble-bridge.ts) whose SMP characteristic is bridged to the
-// simulated board in Node over a modelled BLE 1M link. The page runs the app's own transport
-// (src/lib/transport/webbluetooth.ts) and board API through a test-only harness page
-// (fixtures/ble-harness.*), until the Connect page offers Bluetooth.
+// simulated board in Node over a modelled BLE 1M link. The first tests drive the app's own
+// transport (src/lib/transport/webbluetooth.ts) and board API through a small harness page
+// (fixtures/ble-harness.*) that reaches details the UI does not show; the last drives the app.
 //
 // NOTE: Chromium's emulation cannot send notifications. Responses reach the page through the
 // characteristic's READ path instead: a test-only init script keeps one readValue() outstanding
@@ -129,4 +129,33 @@ test('Bluetooth: the board dropping the link reaches the page as a lost connecti
   expect(await disconnected).toEqual({ reason: 'lost', message: expect.stringContaining('dropped') });
   expect(await page.evaluate(() => window.bleHarness.isConnected)).toBe(false);
   await expect(page.evaluate(() => window.bleHarness.echo('after'))).rejects.toThrow(/not-connected|disconnected/);
+});
+
+test('Bluetooth in the app: Connect page → chooser → device page with identity, echo and a firmware upload', async ({ page }) => {
+  const device = createSimulatedDevice();
+  const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Imprint BLE sim', notifySize: 20 });
+  await page.goto('/');
+  await page.getByRole('radio', { name: 'Bluetooth LE' }).check();
+  await page.getByRole('button', { name: 'Choose device and connect' }).click();
+  await expect(page).toHaveURL(/\/device$/);
+  await expect(page.getByTestId('connection-status')).toHaveText('Connected');
+  expect(bridge.choosersAnswered).toBe(1);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Imprint BLE sim');
+  await expect(page.getByTestId('buf-size')).toHaveText('2048 bytes');
+
+  const input = page.getByLabel('Text to send');
+  await input.fill('over the air');
+  await input.press('Enter');
+  await expect(page.getByTestId('echo-result')).toContainText('Reply over the air');
+
+  const body = new Uint8Array(6 * 1024).map((_, index) => (index * 17) & 0xff);
+  const image = buildMcubootImage({ version: { major: 4, minor: 0, revision: 0, build: 1 }, body });
+  const upload = page.getByRole('region', { name: 'Upload firmware', exact: true });
+  await upload.locator('input[type=file]').setInputFiles({ name: 'ble.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(image) });
+  await upload.getByRole('button', { name: 'Upload' }).click();
+  await expect(page.getByTestId('upload-done')).toContainText('Uploaded');
+  await expect(page.getByTestId('slot-1')).toContainText('4.0.0.1');
+  expect(device.slots.secondary?.version).toBe('4.0.0.1');
+  // The app let writes grow to what the board's buffer allows once it knew it.
+  expect(peripheral.stats.largestWrite).toBe(512);
 });
