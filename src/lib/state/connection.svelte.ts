@@ -12,16 +12,17 @@
 import { connectBoard, type Board, type ImageSlot } from '../device';
 import type { SimulatedDevice } from '../sim';
 import type { SmpClientOptions } from '../smp/client';
-import type { SmpError, SmpErrorCode } from '../smp/errors';
-import { type Result, err, ok } from '../smp/result';
+import type { SmpError } from '../smp/errors';
+import { type Result, err } from '../smp/result';
 import type { DisconnectInfo } from '../transport/types';
 import { DEFAULT_BAUD_RATE } from '../transport/webserial';
 import { hexToBytes } from '../util/bytes';
-import { EMPTY_IDENTITY, type Identity } from './identity';
-import { browserPlatform, type OpenedDevice, type Platform } from './platform';
+import { EMPTY_IDENTITY, isLinkError, readIdentity, type Identity } from './identity';
+import { browserPlatform, NOTHING_CHOSEN, openDevice, type DeviceKind, type OpenedDevice, type Platform } from './platform';
+
+export type { DeviceKind } from './platform';
 import { SmpLog } from './smp-log.svelte';
 
-export type DeviceKind = 'sim' | 'serial' | 'ble' | 'usb';
 export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'disconnected' | 'error';
 /** The part of the page an action belongs to: its busy flag and error message live under this name. */
 export type Scope = 'connect' | 'identity' | 'echo' | 'reset' | 'images';
@@ -52,8 +53,6 @@ export interface ConnectionOptions {
 /** Speeds offered for serial ports; 115200 is what Zephyr's UART console uses by default. */
 export const BAUD_RATES = [9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1000000] as const;
 
-/** Errors that say the link itself is not working, as opposed to the board refusing one command. */
-const LINK_ERRORS: ReadonlySet<SmpErrorCode> = new Set(['timeout', 'disconnected', 'not-connected', 'transport']);
 const RESET_POLL_TIMEOUT_MS = 500;
 
 export class Connection {
@@ -142,9 +141,9 @@ export class Connection {
     this.clearSession();
     this.busy.connect = true;
     try {
-      let opened: OpenedLink | null;
+      let opened: OpenedDevice | null;
       try {
-        opened = await this.openLink(kind, options.port);
+        opened = await openDevice(this.platform, kind, { port: options.port, baudRate: this.baudRate });
       } catch (caught) {
         return this.failConnect(generation, messageOf(caught));
       }
@@ -173,11 +172,11 @@ export class Connection {
       }
       this.board = board;
       if (board.params) opened.onBoardBuffer?.(board.params.bufSize);
-      const identity = await this.readIdentity(board, false);
+      const identity = await readIdentity(board, false);
       if (generation !== this.generation) return false;
       const params = identity.params;
       if (this.status !== 'connecting') return this.failConnect(generation, this.disconnectMessage ?? 'The link closed while connecting.');
-      if (params && !params.ok && LINK_ERRORS.has(params.error.code)) return this.failConnect(generation, params.error.message);
+      if (params && !params.ok && isLinkError(params.error.code)) return this.failConnect(generation, params.error.message);
       this.identity = identity;
       this.status = 'connected';
       await this.refreshImages();
@@ -207,10 +206,10 @@ export class Connection {
     this.busy.identity = true;
     delete this.errors.identity;
     try {
-      const identity = await this.readIdentity(board, true);
+      const identity = await readIdentity(board, true);
       if (this.board !== board) return identity;
       this.identity = identity;
-      const failed = [identity.params, identity.info].find((part) => part && !part.ok && LINK_ERRORS.has(part.error.code));
+      const failed = [identity.params, identity.info].find((part) => part && !part.ok && isLinkError(part.error.code));
       if (failed && !failed.ok) this.setError('identity', failed.error.message);
       return identity;
     } finally {
@@ -279,29 +278,6 @@ export class Connection {
 
   private get resetWaitMs(): number {
     return this.options.resetWaitMs ?? 10_000;
-  }
-
-  private async openLink(kind: DeviceKind, port: SerialPort | undefined): Promise<OpenedLink | null> {
-    if (kind === 'sim') {
-      const { transport, device } = this.platform.openSimulated();
-      return { transport, name: device.board.name, simulated: device };
-    }
-    if (kind === 'ble') return this.platform.openBluetooth();
-    if (kind === 'usb') return this.platform.openUsb(this.baudRate);
-    const chosen = port ?? (await this.platform.requestSerialPort());
-    if (!chosen) return null;
-    const transport = await this.platform.openSerial(chosen, this.baudRate);
-    return { transport, name: this.platform.describeSerialPort(chosen) };
-  }
-
-  /** Identity parts in order; when the link itself fails, the remaining parts are not asked (each would wait its full timeout). */
-  private async readIdentity(board: Board, fresh: boolean): Promise<Identity> {
-    const params = !fresh && board.params ? ok(board.params) : await board.os.params();
-    if (!params.ok && LINK_ERRORS.has(params.error.code)) return { ...EMPTY_IDENTITY, params };
-    const info = await board.os.info('a');
-    if (!info.ok && LINK_ERRORS.has(info.error.code)) return { params, info, bootloader: null };
-    const bootloader = await board.os.bootloaderInfo();
-    return { params, info, bootloader };
   }
 
   private async run<T>(scope: Scope, call: (board: Board) => Promise<Result<T, SmpError>>): Promise<Result<T, SmpError>> {
@@ -394,17 +370,6 @@ export class Connection {
     this.error = message;
   }
 }
-
-interface OpenedLink extends OpenedDevice {
-  simulated?: SimulatedDevice;
-}
-
-const NOTHING_CHOSEN: Record<DeviceKind, string> = {
-  sim: 'The simulated board did not start.',
-  serial: 'No serial port was chosen.',
-  ble: 'No Bluetooth board was chosen.',
-  usb: 'No USB device was chosen.',
-};
 
 function toBytes(hash: string | Uint8Array): Uint8Array {
   return typeof hash === 'string' ? hexToBytes(hash) : hash;

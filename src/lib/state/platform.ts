@@ -35,6 +35,31 @@ export interface OpenedDevice {
   name: string;
   /** Lets the link use what the board's SMP buffer allows, once it is known (BLE write size). */
   onBoardBuffer?: (bufSize: number) => void;
+  /** The simulated board, when that is what was opened (for fault injection). */
+  simulated?: SimulatedDevice;
+}
+
+export type DeviceKind = 'sim' | 'serial' | 'ble' | 'usb';
+
+/** What the operator is told when a chooser closes without a choice. */
+export const NOTHING_CHOSEN: Record<DeviceKind, string> = {
+  sim: 'The simulated board did not start.',
+  serial: 'No serial port was chosen.',
+  ble: 'No Bluetooth board was chosen.',
+  usb: 'No USB device was chosen.',
+};
+
+/** Opens the link for a device kind: a granted serial port as given, else the browser's chooser; null when it was cancelled. */
+export async function openDevice(platform: Platform, kind: DeviceKind, options: { port?: SerialPort; baudRate: number }): Promise<OpenedDevice | null> {
+  if (kind === 'sim') {
+    const { transport, device } = platform.openSimulated();
+    return { transport, name: device.board.name, simulated: device };
+  }
+  if (kind === 'ble') return platform.openBluetooth();
+  if (kind === 'usb') return platform.openUsb(options.baudRate);
+  const chosen = options.port ?? (await platform.requestSerialPort());
+  if (!chosen) return null;
+  return { transport: await platform.openSerial(chosen, options.baudRate), name: platform.describeSerialPort(chosen) };
 }
 
 export const browserPlatform: Platform = {
