@@ -5,6 +5,7 @@
 import { SmpClient, type SmpClientOptions } from '../smp/client';
 import type { Transport } from '../transport/types';
 import { ImageGroup } from './image';
+import { KeysGroup } from './keys';
 import { OsGroup, type McumgrParams } from './os';
 import { ShellGroup, StatGroup } from './stat';
 
@@ -13,14 +14,20 @@ export class Board {
   readonly image: ImageGroup;
   readonly stat: StatGroup;
   readonly shell: ShellGroup;
+  /** Imprint's keys group, at the id the device profile gives (default 64). */
+  readonly keys: KeysGroup;
   /** Known after `connectBoard` when the board answers MCUmgr parameters (not every board does). */
   params: McumgrParams | null = null;
 
-  constructor(readonly client: SmpClient) {
+  constructor(
+    readonly client: SmpClient,
+    options: { keysGroup?: number } = {},
+  ) {
     this.os = new OsGroup(client);
     this.image = new ImageGroup(client);
     this.stat = new StatGroup(client);
     this.shell = new ShellGroup(client);
+    this.keys = new KeysGroup(client, options.keysGroup);
   }
 
   close(): Promise<void> {
@@ -31,8 +38,13 @@ export class Board {
 /** Bytes of a console frame's length prefix and CRC, which share the board's SMP buffer. */
 const CONSOLE_FRAME_OVERHEAD = 4;
 
-export async function connectBoard(transport: Transport, options: SmpClientOptions = {}): Promise<Board> {
-  const board = new Board(new SmpClient(transport, options));
+export interface BoardOptions extends SmpClientOptions {
+  /** Group id of the keys group on this board; default 64 (`MGMT_GROUP_ID_PERUSER`). */
+  keysGroup?: number;
+}
+
+export async function connectBoard(transport: Transport, options: BoardOptions = {}): Promise<Board> {
+  const board = new Board(new SmpClient(transport, options), { keysGroup: options.keysGroup });
   const params = await board.os.params();
   if (params.ok) {
     board.params = params.value;

@@ -4,6 +4,7 @@
  */
 import { IMG_MGMT_ID, MGMT_GROUP_ID, OS_MGMT_ID, SHELL_MGMT_ID, STAT_MGMT_ID } from '../smp/ids';
 import type { Shape } from '../smp/schema';
+import { KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID } from './keys-ids';
 
 export interface CommandSpec {
   groupName: string;
@@ -37,6 +38,8 @@ const OS = MGMT_GROUP_ID.OS;
 const IMAGE = MGMT_GROUP_ID.IMAGE;
 const STAT = MGMT_GROUP_ID.STAT;
 const SHELL = MGMT_GROUP_ID.SHELL;
+/** The keys group at its default id; `KeysGroup` sends the same rows to the id its profile chose. */
+const KEYS = KEYS_MGMT_GROUP_DEFAULT;
 
 export const COMMANDS = {
   echo: row('os', OS, 'echo', OS_MGMT_ID.ECHO, 'write', 'echo a string back', { r: 'string' }, { example: '{"d":"hi"}' }),
@@ -54,6 +57,44 @@ export const COMMANDS = {
   statList: row('stat', STAT, 'list', STAT_MGMT_ID.LIST, 'read', 'list statistics groups', { stat_list: 'array' }),
   statShow: row('stat', STAT, 'show', STAT_MGMT_ID.SHOW, 'read', 'read one statistics group', { fields: 'map' }, { example: '{"name":"smp_svr_stats"}' }),
   shellExec: row('shell', SHELL, 'exec', SHELL_MGMT_ID.EXEC, 'write', 'run a shell command', {}, { example: '{"argv":["kernel","version"]}' }),
+  // Keys group (docs/protocol/keys-group.md): the response shapes are the spec's CDDL, required fields only where it requires them.
+  keysInfo: row('keys', KEYS, 'info', KEYS_MGMT_ID.INFO, 'read', 'device id, algorithms, key slots, counter, tamper events, lock', {
+    v: 'integer',
+    device: 'bytes',
+    fw: 'string',
+    gen: 'array',
+    imp: 'array',
+    slots: 'integer',
+    used: 'integer',
+    cert_max: 'integer',
+    counter: 'integer',
+    tamper: 'integer',
+    locked: 'boolean',
+  }),
+  keysGenerate: row('keys', KEYS, 'generate', KEYS_MGMT_ID.GENERATE, 'write', 'make a key on the board, optionally with a CSR', { id: 'integer', alg: 'string', usage: 'integer', pub: 'bytes', csr: 'bytes?' }, {
+    example: '{"alg":"p256","id":1,"csr":{"subject":"CN=dev-1"}}',
+  }),
+  keysImport: row('keys', KEYS, 'import', KEYS_MGMT_ID.IMPORT, 'write', 'store a key sealed to the transport key (HPKE)', { id: 'integer', alg: 'string', usage: 'integer', pub: 'bytes?' }, {
+    example: '{"alg":"p256","id":3,"enc":"<hex>","ct":"<hex>"}',
+    request: { enc: 'bytes', ct: 'bytes' },
+  }),
+  keysTransportKey: row('keys', KEYS, 'transport-key', KEYS_MGMT_ID.TRANSPORT_KEY, 'read', "the board's X25519 key for import wraps, signed by key id", { pub: 'bytes', suite: 'array', id: 'integer?', sig: 'bytes?' }, {
+    example: '{"id":1}',
+  }),
+  keysPublic: row('keys', KEYS, 'public', KEYS_MGMT_ID.PUBLIC, 'read', 'public key, algorithm and usage of a key id', { id: 'integer', alg: 'string', usage: 'integer', cert: 'integer', pub: 'bytes?' }, { example: '{"id":1}' }),
+  keysList: row('keys', KEYS, 'list', KEYS_MGMT_ID.LIST, 'read', 'key ids with algorithm and usage, after a key id', { keys: 'array', more: 'boolean?' }, { example: '{"after":0}' }),
+  keysDestroy: row('keys', KEYS, 'destroy', KEYS_MGMT_ID.DESTROY, 'write', 'delete a key and its certificate', {}, { example: '{"id":2}' }),
+  keysCsr: row('keys', KEYS, 'csr', KEYS_MGMT_ID.CSR, 'write', 'the board builds and signs a PKCS#10 CSR', { csr: 'bytes' }, { example: '{"id":1,"subject":"CN=dev-1"}' }),
+  keysSign: row('keys', KEYS, 'sign', KEYS_MGMT_ID.SIGN, 'write', 'sign a challenge with a key id', { sig: 'bytes' }, { example: '{"id":1,"msg":"00010203"}', request: { msg: 'bytes' } }),
+  keysCertStore: row('keys', KEYS, 'cert-store', KEYS_MGMT_ID.CERT, 'write', 'store one chunk of the DER certificate chain of a key', { off: 'integer' }, {
+    example: '{"id":1,"off":0,"len":2,"data":"3000"}',
+    request: { data: 'bytes' },
+  }),
+  keysCertRead: row('keys', KEYS, 'cert-read', KEYS_MGMT_ID.CERT, 'read', 'read one chunk of the certificate chain of a key', { off: 'integer', len: 'integer', data: 'bytes' }, { example: '{"id":1,"off":0}' }),
+  keysCounter: row('keys', KEYS, 'counter', KEYS_MGMT_ID.COUNTER, 'read', 'read the session counter', { value: 'integer' }),
+  keysCounterSet: row('keys', KEYS, 'counter-set', KEYS_MGMT_ID.COUNTER, 'write', 'raise the session counter (never lower it)', { value: 'integer' }, { example: '{"value":100}' }),
+  keysTamperLog: row('keys', KEYS, 'tamper-log', KEYS_MGMT_ID.TAMPER_LOG, 'read', 'tamper events from a sequence number', { events: 'array', next: 'integer', more: 'boolean?' }, { example: '{"since":0}' }),
+  keysLock: row('keys', KEYS, 'lock', KEYS_MGMT_ID.LOCK, 'write', 'end provisioning: refuse import, destroy, counter writes', { locked: 'boolean' }),
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandKey = keyof typeof COMMANDS;

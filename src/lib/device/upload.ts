@@ -23,7 +23,7 @@ import type { McumgrParams } from './os';
 /** Zephyr refuses a first chunk shorter than the image header. */
 const FIRST_CHUNK_BYTES = 32;
 /** A board that does not answer MCUmgr parameters gets packets that fit a 512-byte buffer. */
-const FALLBACK_PACKET_SIZE = 508;
+export const FALLBACK_PACKET_SIZE = 508;
 /** Consecutive failed rounds (timeouts, refused offsets) before giving up. */
 const DEFAULT_MAX_RETRIES = 6;
 

@@ -157,7 +157,7 @@ export const IMG_MGMT_ERR = {
 } as const;
 
 /** Human names for groups, used by logs and error messages. */
-export const GROUP_NAMES: Readonly<Record<number, string>> = {
+const groupNames: Record<number, string> = {
   [MGMT_GROUP_ID.OS]: 'os',
   [MGMT_GROUP_ID.IMAGE]: 'image',
   [MGMT_GROUP_ID.STAT]: 'stat',
@@ -171,14 +171,24 @@ export const GROUP_NAMES: Readonly<Record<number, string>> = {
   [MGMT_GROUP_ID.ENUM]: 'enum',
   [MGMT_GROUP_ID.ZEPHYR_BASIC]: 'zephyr',
 };
+export const GROUP_NAMES: Readonly<Record<number, string>> = groupNames;
 
-const COMMAND_NAMES: Readonly<Record<number, Readonly<Record<number, string>>>> = {
+const COMMAND_NAMES: Record<number, Readonly<Record<number, string>>> = {
   [MGMT_GROUP_ID.OS]: invert(OS_MGMT_ID),
   [MGMT_GROUP_ID.IMAGE]: invert(IMG_MGMT_ID),
   [MGMT_GROUP_ID.STAT]: invert(STAT_MGMT_ID),
   [MGMT_GROUP_ID.SHELL]: invert(SHELL_MGMT_ID),
   [MGMT_GROUP_ID.FS]: invert(FS_MGMT_ID),
 };
+
+/**
+ * Names a group defined above the SMP layer (the keys group, at the id its device profile chose),
+ * so logs and error messages say `keys/sign` rather than `group64/8`.
+ */
+export function registerGroupNames(group: number, name: string, commands: Record<string, number>): void {
+  groupNames[group] = name;
+  COMMAND_NAMES[group] = invert(commands);
+}
 
 function invert(table: Record<string, number>): Record<number, string> {
   const out: Record<number, string> = {};
