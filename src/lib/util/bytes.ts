@@ -27,14 +27,25 @@ export function bytesToHex(bytes: Uint8Array): string {
   return out;
 }
 
+const HEX_VALUES = (() => {
+  const table = new Int8Array(256).fill(-1);
+  for (let i = 0; i < 10; i++) table[48 + i] = i;
+  for (let i = 0; i < 6; i++) table[65 + i] = table[97 + i] = 10 + i;
+  return table;
+})();
+
 /** Accepts spaces between bytes, as vectors are usually written in specs. */
 export function hexToBytes(hex: string): Uint8Array {
-  const clean = hex.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0 || /[^0-9a-fA-F]/.test(clean)) {
-    throw new TypeError(`hexToBytes: not an even-length hex string: "${hex.slice(0, 40)}"`);
+  const clean = /\s/.test(hex) ? hex.replace(/\s+/g, '') : hex;
+  const out = new Uint8Array(clean.length >> 1);
+  let bad = clean.length % 2 !== 0;
+  for (let i = 0; i < out.length && !bad; i++) {
+    const high = HEX_VALUES[clean.charCodeAt(i * 2) & 0xff]!;
+    const low = HEX_VALUES[clean.charCodeAt(i * 2 + 1) & 0xff]!;
+    if (high < 0 || low < 0 || clean.charCodeAt(i * 2) > 0xff || clean.charCodeAt(i * 2 + 1) > 0xff) bad = true;
+    out[i] = (high << 4) | low;
   }
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  if (bad) throw new TypeError(`hexToBytes: not an even-length hex string: "${hex.slice(0, 40)}"`);
   return out;
 }
 
