@@ -1,7 +1,8 @@
 // Playwright e2e config: Debian's system Chromium against the static build served by scripts/serve.js.
 import { defineConfig } from '@playwright/test';
 
-const PORT = 4173;
+/** `npm test` picks a free port (E2E_PORT) so a second run on the same machine cannot collide. */
+const PORT = Number(process.env.E2E_PORT) || 4173;
 const baseURL = `http://localhost:${PORT}`;
 
 export default defineConfig({

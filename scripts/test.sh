@@ -23,6 +23,9 @@ rm -rf build
 npx vite build; build=$?
 
 step "e2e (playwright)"
+# A free port for the app server, so another test run on this machine cannot collide with this one.
+E2E_PORT=${E2E_PORT:-$(node -e "const s=require('net').createServer();s.listen(0,()=>{console.log(s.address().port);s.close()})")}
+export E2E_PORT
 npx playwright test; e2e=$?
 
 step "summary"

@@ -106,7 +106,7 @@ class WebSerialTransport implements Transport {
         }
       } catch (caught) {
         const name = caught instanceof DOMException ? caught.name : '';
-        if (name === 'NetworkError' || name === 'InvalidStateError') {
+        if (name === 'NetworkError' || name === 'InvalidStateError' || name === 'NotFoundError') {
           lost = { reason: 'lost', message: 'the serial port stopped answering (unplugged?)' };
           break;
         }
@@ -150,6 +150,9 @@ class WebSerialTransport implements Transport {
     try {
       await this.writer?.close();
     } catch {
+      // The port went away with bytes still queued.
+    } finally {
+      // A writer that keeps its lock makes close() fail on the locked stream (web-serial-polyfill aborts it).
       this.writer?.releaseLock();
     }
     try {
