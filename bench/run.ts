@@ -19,6 +19,8 @@ import type { Transport } from '../src/lib/transport/types';
 import { findZephyrExe, startZephyr } from '../src/node/zephyr';
 import { openSerialDevice } from '../src/node/pty-transport';
 import { measureMainThread, type MainThreadResult } from './main-thread';
+import { measureAuditVerify, type AuditBenchResult } from './audit';
+import { measureAuditAppends, type AuditAppendsResult } from './audit-chromium';
 
 const IMAGE_BYTES = 256 * 1024;
 const SIM_BUF_SIZE = 2048;
@@ -132,16 +134,18 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult | null>> = {
+const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult | null>> = {
   'serial-115200-w1': () => simScenario('serial-115200-w1', { baudRate: BAUD }, 1, serialLimit(BAUD, SIM_BUF_SIZE), 0.85),
   'serial-115200-w2': () => simScenario('serial-115200-w2', { baudRate: BAUD }, 2, serialLimit(BAUD, SIM_BUF_SIZE), 0.95),
   'ble-1m': () => simScenario('ble-1m', { ble: BLE_1M_DEFAULT }, 2, bleLimit(SIM_BUF_SIZE), 0.8),
   'zephyr-pty': zephyrScenario,
   'main-thread': measureMainThread,
+  'audit-verify': () => measureAuditVerify(),
+  'audit-appends': () => measureAuditAppends(),
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
-const results: (ScenarioResult | MainThreadResult)[] = [];
+const results: (ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult)[] = [];
 for (const [name, run] of Object.entries(scenarios)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   const result = await run();
