@@ -28,6 +28,8 @@ export interface StartZephyrOptions {
   exe?: string;
   /** How long to wait for the pty line; default 5000 ms. */
   timeoutMs?: number;
+  /** Command-line options of the board; default `['-flash_in_ram']` (e.g. `['-flash=FILE', '-seed=7']`). */
+  args?: string[];
 }
 
 /** Relative to the repository root: the repo is cloned with `shared/` beside it. */
@@ -94,7 +96,8 @@ export async function startZephyr(options: StartZephyrOptions = {}): Promise<Zep
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   installExitHook();
 
-  const [command, args] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', exe, '-flash_in_ram']] : [exe, ['-flash_in_ram']];
+  const boardArgs = options.args ?? ['-flash_in_ram'];
+  const [command, args] = fs.existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', exe, ...boardArgs]] : [exe, boardArgs];
   // cwd in tmp: the board must not leave a flash.bin in the repo even if started without -flash_in_ram.
   const child = spawn(command, args, { cwd: os.tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);

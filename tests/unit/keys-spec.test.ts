@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { p256 } from '@noble/curves/nist.js';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CoseVerifyKey, verifyCoseSign1 } from '../../src/lib/cose';
 import {
   EXAMPLE_CHALLENGE,
   EXAMPLE_IMPORTED_SECRET,
@@ -105,6 +106,15 @@ describe('keys-group.md: the examples are right', () => {
     const pub = payloadOf(byName('generate-csr').response).pub as Uint8Array;
     const sig = payloadOf(byName('sign').response).sig as Uint8Array;
     expect(p256.verify(sig, EXAMPLE_CHALLENGE, pub, { lowS: false })).toBe(true);
+  });
+
+  it('the COSE_Sign1 (fmt "cose") verifies with that public key and carries the challenge', async () => {
+    const pub = payloadOf(byName('generate-csr').response).pub as Uint8Array;
+    const key = CoseVerifyKey.fromPoint('P-256', pub);
+    if (!key.ok) throw new Error(key.error.message);
+    const verified = await verifyCoseSign1(payloadOf(byName('sign-cose').response).sig as Uint8Array, key.value, { requireProtectedAlg: true });
+    expect(verified.ok && verified.value.message.tagged && verified.value.algorithm.name).toBe('ES256');
+    expect(verified.ok && bytesToHex(verified.value.payload)).toBe(bytesToHex(EXAMPLE_CHALLENGE));
   });
 
   it('the imported key is the one that was sealed', () => {

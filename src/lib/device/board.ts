@@ -7,6 +7,7 @@ import type { Transport } from '../transport/types';
 import { ImageGroup } from './image';
 import { KeysGroup } from './keys';
 import { OsGroup, type McumgrParams } from './os';
+import { SettingsGroup } from './settings';
 import { ShellGroup, StatGroup } from './stat';
 
 export class Board {
@@ -14,6 +15,8 @@ export class Board {
   readonly image: ImageGroup;
   readonly stat: StatGroup;
   readonly shell: ShellGroup;
+  /** Zephyr's settings group (3): values by name, for boards without the keys group. */
+  readonly settings: SettingsGroup;
   /** Imprint's keys group, at the id the device profile gives (default 64). */
   readonly keys: KeysGroup;
   /** Known after `connectBoard` when the board answers MCUmgr parameters (not every board does). */
@@ -27,6 +30,7 @@ export class Board {
     this.image = new ImageGroup(client);
     this.stat = new StatGroup(client);
     this.shell = new ShellGroup(client);
+    this.settings = new SettingsGroup(client);
     this.keys = new KeysGroup(client, options.keysGroup);
   }
 

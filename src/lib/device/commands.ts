@@ -2,7 +2,7 @@
  * The commands Imprint knows, as data: one table the typed group APIs, the command line and
  * `--help` all read. Adding a command is adding a row.
  */
-import { IMG_MGMT_ID, MGMT_GROUP_ID, OS_MGMT_ID, SHELL_MGMT_ID, STAT_MGMT_ID } from '../smp/ids';
+import { IMG_MGMT_ID, MGMT_GROUP_ID, OS_MGMT_ID, SETTINGS_MGMT_ID, SHELL_MGMT_ID, STAT_MGMT_ID } from '../smp/ids';
 import type { Shape } from '../smp/schema';
 import { KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID } from './keys-ids';
 
@@ -38,6 +38,7 @@ const OS = MGMT_GROUP_ID.OS;
 const IMAGE = MGMT_GROUP_ID.IMAGE;
 const STAT = MGMT_GROUP_ID.STAT;
 const SHELL = MGMT_GROUP_ID.SHELL;
+const SETTINGS = MGMT_GROUP_ID.SETTINGS;
 /** The keys group at its default id; `KeysGroup` sends the same rows to the id its profile chose. */
 const KEYS = KEYS_MGMT_GROUP_DEFAULT;
 
@@ -57,6 +58,16 @@ export const COMMANDS = {
   statList: row('stat', STAT, 'list', STAT_MGMT_ID.LIST, 'read', 'list statistics groups', { stat_list: 'array' }),
   statShow: row('stat', STAT, 'show', STAT_MGMT_ID.SHOW, 'read', 'read one statistics group', { fields: 'map' }, { example: '{"name":"smp_svr_stats"}' }),
   shellExec: row('shell', SHELL, 'exec', SHELL_MGMT_ID.EXEC, 'write', 'run a shell command', {}, { example: '{"argv":["kernel","version"]}' }),
+  // Settings group (Zephyr settings_mgmt): runtime values by name; `save` persists them, `commit` applies them.
+  settingsRead: row('settings', SETTINGS, 'read', SETTINGS_MGMT_ID.READ_WRITE, 'read', 'read a setting value', { val: 'bytes', max_size: 'integer?' }, { example: '{"name":"imprint/counter"}' }),
+  settingsWrite: row('settings', SETTINGS, 'write', SETTINGS_MGMT_ID.READ_WRITE, 'write', 'write a setting value (runtime; save to persist)', {}, {
+    example: '{"name":"imprint/counter","val":"0000000000000000"}',
+    request: { val: 'bytes' },
+  }),
+  settingsDelete: row('settings', SETTINGS, 'delete', SETTINGS_MGMT_ID.DELETE, 'write', 'delete a setting', {}, { example: '{"name":"imprint/counter"}' }),
+  settingsCommit: row('settings', SETTINGS, 'commit', SETTINGS_MGMT_ID.COMMIT, 'write', 'apply the settings written so far', {}),
+  settingsLoad: row('settings', SETTINGS, 'load', SETTINGS_MGMT_ID.LOAD_SAVE, 'read', 'reload settings from storage', {}),
+  settingsSave: row('settings', SETTINGS, 'save', SETTINGS_MGMT_ID.LOAD_SAVE, 'write', 'save the runtime settings to storage', {}),
   // Keys group (docs/protocol/keys-group.md): the response shapes are the spec's CDDL, required fields only where it requires them.
   keysInfo: row('keys', KEYS, 'info', KEYS_MGMT_ID.INFO, 'read', 'device id, algorithms, key slots, counter, tamper events, lock', {
     v: 'integer',

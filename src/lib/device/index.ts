@@ -3,6 +3,7 @@ export { Board, connectBoard, type BoardOptions } from './board';
 export { OsGroup, type McumgrParams, type TaskStat, type MemoryPoolStat } from './os';
 export { ImageGroup, type ImageSlot } from './image';
 export { StatGroup, ShellGroup } from './stat';
+export { SettingsGroup, type SettingValue, type SettingsError, type SettingsErrorReason } from './settings';
 export { COMMANDS, findCommand, type CommandSpec, type CommandKey } from './commands';
 export { runCommand, map, type CallOptions } from './run';
 export {

@@ -11,7 +11,7 @@ import { type CborMap, type CborValue, decodeCborMap, encodeCbor } from '../smp/
 import { decodeHeader, encodeHeader, SMP_HEADER_SIZE } from '../smp/header';
 import { describeCommand, MGMT_OP, SMP_VERSION, type SmpVersion } from '../smp/ids';
 import { bytesToHex, concatBytes, hexToBytes, utf8 } from '../util/bytes';
-import { KEY_ALG, KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID } from './keys-ids';
+import { KEY_ALG, KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID, SIGN_FORMAT } from './keys-ids';
 import { registerKeysGroupNames } from './keys';
 import { wrapKeyForImport } from './keys-wrap';
 
@@ -81,6 +81,8 @@ export const KEYS_EXAMPLE_STEPS: readonly ExampleStep[] = [
   { name: 'destroy', command: ID.DESTROY, op: 'write', payload: { id: 2 } },
   { name: 'lock', command: ID.LOCK, op: 'write', payload: {} },
   { name: 'destroy-locked', command: ID.DESTROY, op: 'write', payload: { id: 3 } },
+  // Last, so adding it moved no earlier example: sign still works after lock.
+  { name: 'sign-cose', command: ID.SIGN, op: 'write', payload: { id: 1, msg: EXAMPLE_CHALLENGE, fmt: SIGN_FORMAT.COSE } },
 ];
 
 /** Runs the scenario through `exchange`, numbering requests from seq 0. */

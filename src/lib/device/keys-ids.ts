@@ -139,6 +139,15 @@ export const PUBLIC_KEY_SIZE: Readonly<Partial<Record<KeyAlg, number>>> = {
 export const SIGN_MESSAGE_MAX = 1024;
 export const SUBJECT_MAX = 256;
 
+/** `sign`'s `fmt` (spec §sign): a raw signature (the default), or a tagged COSE_Sign1 (RFC 9052) around `msg`. */
+export const SIGN_FORMAT = { RAW: 'raw', COSE: 'cose' } as const;
+export type SignFormat = (typeof SIGN_FORMAT)[keyof typeof SIGN_FORMAT];
+/** The COSE algorithm a board's COSE_Sign1 names for each signing key algorithm (RFC 9053: ES256 -7, EdDSA -8). */
+export const SIGN_COSE_ALG: Readonly<Partial<Record<KeyAlg, number>>> = {
+  [KEY_ALG.P256]: -7,
+  [KEY_ALG.ED25519]: -8,
+};
+
 /**
  * Messages that start with this prefix are the board's own statements (the transport-key
  * signature); `sign` refuses them so it cannot be used to forge one.

@@ -11,7 +11,8 @@ import type { SmpClient } from '../smp/client';
 import { type SmpError, registerGroupErrorNames } from '../smp/errors';
 import { describeCommand, MGMT_ERR, registerGroupNames } from '../smp/ids';
 import { type Result, ok, err } from '../smp/result';
-import { concatBytes } from '../util/bytes';
+import { decodeCoseSign1 } from '../cose/sign1';
+import { concatBytes, equalBytes } from '../util/bytes';
 import { COMMANDS, type CommandSpec } from './commands';
 import {
   KEYS_HPKE_SUITE,
@@ -19,6 +20,7 @@ import {
   KEYS_MGMT_ERR_FROM_V1,
   KEYS_MGMT_GROUP_DEFAULT,
   KEYS_MGMT_ID,
+  SIGN_FORMAT,
   type KeyAlg,
   type KeysMgmtErr,
   type TamperKind,
@@ -276,6 +278,26 @@ export class KeysGroup {
   async sign(id: number, message: Uint8Array, options?: CallOptions): Promise<Result<Uint8Array, KeysError>> {
     const reply = await this.run(COMMANDS.keysSign, { id, msg: message }, options);
     return reply.ok ? ok(reply.value.sig as Uint8Array) : reply;
+  }
+
+  /**
+   * The board wraps `message` in a tagged COSE_Sign1 signed with key `id` (`fmt: "cose"`): ES256
+   * for P-256, EdDSA for Ed25519. A board that predates `fmt` answers a raw signature; that is
+   * `not-supported` here. The answer is checked to be a COSE_Sign1 whose payload is `message`,
+   * not verified: verify it with the key you trust (`verifyCoseSign1`).
+   * @example const signed = await board.keys.signCose(1, encodeTelemetry({ deviceId, counter, time, data }));
+   */
+  async signCose(id: number, message: Uint8Array, options?: CallOptions): Promise<Result<Uint8Array, KeysError>> {
+    const reply = await this.run(COMMANDS.keysSign, { id, msg: message, fmt: SIGN_FORMAT.COSE }, options);
+    if (!reply.ok) return reply;
+    const sig = reply.value.sig as Uint8Array;
+    const decoded = decodeCoseSign1(sig);
+    if (!decoded.ok) {
+      const command = this.name(COMMANDS.keysSign);
+      return err({ code: 'bad-response', command, reason: 'not-supported', message: `${command}: the board did not answer a COSE_Sign1 (${decoded.error.message}); its firmware may predate fmt "cose"` });
+    }
+    if (!decoded.value.payload || !equalBytes(decoded.value.payload, message)) return this.badResponse(COMMANDS.keysSign, 'the COSE_Sign1 does not carry the message as its payload');
+    return ok(sig);
   }
 
   /**

@@ -6,7 +6,18 @@
 export { PEM_LABELS, decodePem, decodePemAs, decodePemOne, encodePem, toDer } from './pem';
 export type { PemBlock, PemError, PemErrorCode, PemLabel } from './pem';
 
-export { KEY_USAGE_NAMES, certificateFingerprint, parseCertificate, parseCsr, parseSpki, spkiFingerprint, spkiFromP256Point, toParsedCertificate } from './parse';
+export {
+  KEY_USAGE_NAMES,
+  certificateFingerprint,
+  parseCertificate,
+  parseCsr,
+  parseSpki,
+  spkiFingerprint,
+  spkiFromP256Point,
+  spkiFromX25519,
+  splitCertificateChain,
+  toParsedCertificate,
+} from './parse';
 export type {
   CertificateExtensions,
   CertificateInput,
@@ -25,6 +36,9 @@ export type { NameAttribute, NameAttributeType, SubjectError, SubjectErrorCode, 
 
 export { ECDSA_P256_KEY, ECDSA_SHA256, ecdsaDerToRaw, isP256Point, verifyEcdsaP256, verifyEcdsaP256Der } from './ecdsa';
 export type { EcdsaBackend, EcdsaError, EcdsaErrorCode, EcdsaOptions } from './ecdsa';
+
+export { PRIVATE_SCALAR_LENGTH, readPrivateScalar } from './private-key';
+export type { PrivateKeyError, PrivateKeyErrorCode, PrivateScalarCurve } from './private-key';
 
 export { ecdhP256, x25519 } from './agree';
 export type { AgreeBackend, AgreeError, AgreeErrorCode, AgreeOptions, Agreed } from './agree';

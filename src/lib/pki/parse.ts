@@ -7,7 +7,7 @@
  */
 import { bytesToHex, concatBytes, equalBytes, hexToBytes } from '../util/bytes';
 import { type Result, ok } from '../smp/result';
-import { bitStringBytes, contentBytes, decodeOid, DER_TAG, readChildren, readOnly, type Tlv, tlvBytes } from './der';
+import { bitStringBytes, contentBytes, decodeOid, DER_TAG, readChildren, readOnly, readTlv, type Tlv, tlvBytes } from './der';
 import { describeCaught, fail, type PkiError } from './errors';
 import { attributeDisplayName, formatAttributes } from './name';
 import { HANDLED_EXTENSIONS, OID_EC_PUBLIC_KEY, OID_KP, OID_P256 } from './oids';
@@ -160,6 +160,32 @@ export function parseName(der: Uint8Array): Result<ParsedName, ParseError> {
 /** SubjectPublicKeyInfo DER for a 65-byte SEC1 P-256 point (not checked to be on the curve). */
 export function spkiFromP256Point(point: Uint8Array): Uint8Array {
   return concatBytes(P256_SPKI_PREFIX, point);
+}
+
+/** RFC 8410 SubjectPublicKeyInfo prefix for a raw 32-byte X25519 public key (algorithm id-X25519, 1.3.101.110). */
+const X25519_SPKI_PREFIX = hexToBytes('302a300506032b656e032100');
+
+/** SubjectPublicKeyInfo DER for a raw 32-byte X25519 public key, so X25519 keys get the same fingerprint form as P-256 ones. */
+export function spkiFromX25519(publicKey: Uint8Array): Uint8Array {
+  return concatBytes(X25519_SPKI_PREFIX, publicKey);
+}
+
+/**
+ * Cuts DER certificates stored back to back (a board's chain: its own certificate first) into
+ * one DER value each, without parsing them. Refuses anything but whole DER SEQUENCEs.
+ * @example const parts = splitCertificateChain(chainFromBoard); if (parts.ok) verifyChain({ chain: parts.value, root });
+ */
+export function splitCertificateChain(chain: Uint8Array): Result<Uint8Array[], ParseError> {
+  const parts: Uint8Array[] = [];
+  for (let offset = 0; offset < chain.length; ) {
+    const tlv = readTlv(chain, offset);
+    if (!tlv.ok) return fail('parse-malformed', `certificate chain: ${tlv.error.message}`);
+    if (tlv.value.tag !== DER_TAG.SEQUENCE) return fail('parse-malformed', `certificate chain: the value at offset ${offset} is not a SEQUENCE`);
+    parts.push(chain.slice(offset, tlv.value.end));
+    offset = tlv.value.end;
+  }
+  if (parts.length === 0) return fail('parse-malformed', 'certificate chain: empty');
+  return ok(parts);
 }
 
 /** SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex: how devices are matched and audited. */

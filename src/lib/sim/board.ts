@@ -91,6 +91,11 @@ export class SimulatedBoard {
     table.set(command, handlers);
   }
 
+  /** The handlers registered for a command, so a test can wrap one (a board that answers a wrong signature). */
+  handlers(group: number, command: number): CommandHandlers | undefined {
+    return this.groups.get(group)?.get(command);
+  }
+
   onReboot(listener: () => void): void {
     this.rebootListeners.push(listener);
   }

@@ -7,6 +7,7 @@ import { registerImageGroup, syntheticImage, type SimImageSlots } from './groups
 import { registerImageUpload } from './groups/image-upload';
 import { registerKeysGroup, type SimKeys, type SimKeysOptions } from './groups/keys';
 import { registerOsGroup } from './groups/os';
+import { registerSettingsGroup, type SimSettings, type SimSettingsOptions } from './groups/settings';
 import { registerShellGroup } from './groups/shell';
 import { registerStatGroup } from './groups/stat';
 import { createSimulatedWire, type WireOptions } from './wire';
@@ -17,6 +18,7 @@ export { FaultState, type FaultPlan } from './faults';
 export { createSimulatedWire, bleTransferMicros, BLE_1M_DEFAULT, type SimulatedWire, type WireOptions, type BleLinkModel } from './wire';
 export { type SimImage, type SimImageSlots, syntheticImage } from './groups/image';
 export { registerKeysGroup, SIM_KEYS_FIRMWARE, type SimKeys, type SimKeysOptions } from './groups/keys';
+export { registerSettingsGroup, type SimSettings, type SimSettingsFaultPlan, type SimSettingsOptions } from './groups/settings';
 export { type KeysFaultPlan, type SimKeyStore, type SimKeyRecord, type TamperRecord } from './keys/store';
 export { seededRandom, systemRandom, type RandomSource } from './keys/crypto';
 
@@ -27,18 +29,32 @@ export interface SimulatedDeviceOptions extends SimulatedBoardOptions {
   slotSize?: number;
   /** The keys group: its id (default 64), slots, certificate size, randomness. */
   keys?: SimKeysOptions;
+  /** Zephyr's settings group: name and value limits, registered roots. */
+  settings?: SimSettingsOptions;
 }
 
 export const DEFAULT_SIM_SLOT_SIZE = 0x70000;
 
-export interface SimulatedDevice {
-  board: SimulatedBoard;
-  slots: SimImageSlots;
+export interface SimulatedDevice extends StandardSimulatedDevice {
   keys: SimKeys;
 }
 
-/** A board with the OS, image, stat and shell groups, like Zephyr's smp_svr sample, plus Imprint's keys group. */
+/** A board with only Zephyr's standard groups: no keys group. */
+export interface StandardSimulatedDevice {
+  board: SimulatedBoard;
+  slots: SimImageSlots;
+  settings: SimSettings;
+}
+
+/** A board with the OS, image, stat, shell and settings groups, like Zephyr's smp_svr sample, plus Imprint's keys group. */
 export function createSimulatedDevice(options: SimulatedDeviceOptions = {}): SimulatedDevice {
+  const device = createStandardSimulatedDevice(options);
+  const keys = registerKeysGroup(device.board, options.keys);
+  return { ...device, keys };
+}
+
+/** A board whose firmware has only Zephyr's standard groups (OS, image, stat, shell, settings): the `settings-only` profile's board. */
+export function createStandardSimulatedDevice(options: Omit<SimulatedDeviceOptions, 'keys'> = {}): StandardSimulatedDevice {
   const board = new SimulatedBoard(options);
   const slots: SimImageSlots = {
     primary: syntheticImage(board.name, '1.0.0'),
@@ -52,8 +68,8 @@ export function createSimulatedDevice(options: SimulatedDeviceOptions = {}): Sim
   registerImageUpload(board, slots, options.slotSize ?? DEFAULT_SIM_SLOT_SIZE);
   registerStatGroup(board);
   registerShellGroup(board);
-  const keys = registerKeysGroup(board, options.keys);
-  return { board, slots, keys };
+  const settings = registerSettingsGroup(board, options.settings);
+  return { board, slots, settings };
 }
 
 /** Wires a board to a fresh link and returns the host's end of it. */

@@ -2,7 +2,7 @@
  * Typed SMP errors. Each has a `code` (a string union the audit log stores) and a human `message`
  * that says what happened and, where we can tell, what to do about it.
  */
-import { MGMT_ERR_MEANING, GROUP_NAMES, IMG_MGMT_ERR, MGMT_GROUP_ID, OS_MGMT_ERR, describeCommand } from './ids';
+import { MGMT_ERR_MEANING, GROUP_NAMES, IMG_MGMT_ERR, MGMT_GROUP_ID, OS_MGMT_ERR, SETTINGS_MGMT_ERR, describeCommand } from './ids';
 
 export type SmpErrorCode =
   /** v1 `{rc}` response with a non-zero rc (Zephyr `mcumgr_err_t`). */
@@ -31,6 +31,7 @@ export interface SmpError {
 const GROUP_ERROR_NAMES: Record<number, Readonly<Record<number, string>>> = {
   [MGMT_GROUP_ID.OS]: errorNames(OS_MGMT_ERR),
   [MGMT_GROUP_ID.IMAGE]: errorNames(IMG_MGMT_ERR),
+  [MGMT_GROUP_ID.SETTINGS]: errorNames(SETTINGS_MGMT_ERR),
 };
 
 function errorNames(table: Record<string, number>): Record<number, string> {

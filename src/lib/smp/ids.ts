@@ -79,6 +79,21 @@ export const STAT_MGMT_ID = { SHOW: 0, LIST: 1 } as const;
 /** Shell group command ids, Zephyr `shell_mgmt.h`. */
 export const SHELL_MGMT_ID = { EXEC: 0 } as const;
 
+/** Settings group command ids, Zephyr `settings_mgmt.h`. `READ_WRITE` is read with op read, written with op write; `LOAD_SAVE` loads (read) or saves (write). */
+export const SETTINGS_MGMT_ID = { READ_WRITE: 0, DELETE: 1, COMMIT: 2, LOAD_SAVE: 3 } as const;
+
+/** Settings group v2 error codes, Zephyr `enum settings_mgmt_ret_code_t` (settings_mgmt.h). */
+export const SETTINGS_MGMT_ERR = {
+  OK: 0,
+  UNKNOWN: 1,
+  KEY_TOO_LONG: 2,
+  KEY_NOT_FOUND: 3,
+  READ_NOT_SUPPORTED: 4,
+  ROOT_KEY_NOT_FOUND: 5,
+  WRITE_NOT_SUPPORTED: 6,
+  DELETE_NOT_SUPPORTED: 7,
+} as const;
+
 /** File system group command ids, Zephyr `fs_mgmt.h`. */
 export const FS_MGMT_ID = { FILE: 0, STATUS: 1, HASH_CHECKSUM: 2, SUPPORTED_HASH_CHECKSUM: 3, OPENED_FILE: 4 } as const;
 
@@ -179,6 +194,7 @@ const COMMAND_NAMES: Record<number, Readonly<Record<number, string>>> = {
   [MGMT_GROUP_ID.STAT]: invert(STAT_MGMT_ID),
   [MGMT_GROUP_ID.SHELL]: invert(SHELL_MGMT_ID),
   [MGMT_GROUP_ID.FS]: invert(FS_MGMT_ID),
+  [MGMT_GROUP_ID.SETTINGS]: invert(SETTINGS_MGMT_ID),
 };
 
 /**

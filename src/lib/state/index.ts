@@ -1,7 +1,12 @@
 /** App state: `*.svelte.ts` classes the views read, and the one connection this tab holds. */
+import { version } from '$app/environment';
 import { Connection } from './connection.svelte';
 import { ImageUpload } from './upload.svelte';
 import { AppUpdate } from './app-update.svelte';
+import { CertificateAuthorities } from './authorities.svelte';
+import { BoardKeys } from './board-keys.svelte';
+import { AuditTrail } from './audit-trail.svelte';
+import { Provisioning } from './provision.svelte';
 
 export { Connection, BAUD_RATES, type DeviceKind, type ConnectionStatus, type Scope, type EchoResult, type ConnectOptions, type ConnectionOptions } from './connection.svelte';
 export { SmpLog, directionArrow, formatLogTime, DEFAULT_LOG_LIMIT, type SmpLogEntry } from './smp-log.svelte';
@@ -20,3 +25,25 @@ export { AppUpdate, type ApplyUpdate } from './app-update.svelte';
 /** The service worker's update, held back while work is in progress. */
 export const appUpdate = new AppUpdate();
 appUpdate.holdWhile(() => (imageUpload.status === 'uploading' ? 'the firmware upload' : null));
+
+export { CertificateAuthorities, type CaScope, type CaSummary, type CreateCaForm, type ImportPemForm, type PickedFile, type DownloadFile } from './authorities.svelte';
+export { describeCertificate, fileSlug, type CertificateView } from './certificate-view';
+export { createStationSettings, type StationSettings } from './station-settings';
+export { BoardKeys, type KeyDetails, type KeysScope } from './board-keys.svelte';
+export { keyIdHex, keyFingerprint, spkiForKey, splitCertificateChain, usageNames } from './key-view';
+export { AuditTrail, DEFAULT_PAGE_SIZE, type AuditScope, type StorageState } from './audit-trail.svelte';
+export { Provisioning, DEVICE_ID_SAMPLE, type StepView, type StepStatus, type RunStatus, type ProvisionDeps } from './provision.svelte';
+export { readBoardSnapshot, reconcileOutcome, unknownOutcome, describeKeys, type BoardSnapshot } from './reconcile';
+
+/** The station's CAs and the one that issues device certificates. */
+export const authorities = new CertificateAuthorities();
+
+/** The station's audit log: records, exports, verification, interrupted runs. */
+export const auditTrail = new AuditTrail({ appBuild: version });
+
+/** The connected board's keys, for the Keys page. */
+export const boardKeys = new BoardKeys(connection, auditTrail);
+
+/** The tab's provisioning run, kept across page changes like the connection. */
+export const provisioning = new Provisioning({ authorities, audit: auditTrail });
+appUpdate.holdWhile(() => (provisioning.status === 'running' ? 'the provisioning run' : null));

@@ -105,3 +105,20 @@ export function base64ToBytes(text: Uint8Array | string): Uint8Array | null {
   }
   return out;
 }
+
+/**
+ * Equality in time that depends only on the length, not on where the first difference is: for
+ * comparing MACs, where an early exit tells an attacker how many leading bytes were right.
+ * @example constantTimeEqual(expectedMac, receivedMac)
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
+}
+
+/** The same bytes as an ArrayBuffer-backed view, as TypeScript's WebCrypto types want (copied only from a SharedArrayBuffer). */
+export function arrayBufferView(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}

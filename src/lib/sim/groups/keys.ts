@@ -22,6 +22,7 @@ import {
   KEYS_PROTOCOL_VERSION,
   KEY_ALG,
   KEY_ID_USER_MIN,
+  SIGN_FORMAT,
   SIGN_MESSAGE_MAX,
   TAMPER_KIND,
   TRANSPORT_KEY_SIGNATURE_LABEL,
@@ -34,6 +35,7 @@ import { concatBytes, equalBytes, utf8 } from '../../util/bytes';
 import { SimFailure, type CommandHandlers, type Handler, type SimulatedBoard } from '../board';
 import { certHandlers } from '../keys/cert';
 import { createKeysContext, fitPage, isUint } from '../keys/context';
+import { coseSign1 } from '../keys/cose';
 import { type RandomSource, algorithmOps, systemRandom } from '../keys/crypto';
 import { buildCsr, parseSubject, type SubjectAttribute } from '../keys/csr';
 import { type KeysFaultPlan, SimKeyStore, type SimKeyRecord } from '../keys/store';
@@ -92,7 +94,8 @@ export function registerKeysGroup(board: SimulatedBoard, options: SimKeysOptions
     if (replace !== undefined && typeof replace !== 'boolean') return fail(KEYS_MGMT_ERR.BAD_REQUEST);
     const policy = KEY_ALG_USAGE[alg];
     const flags = usage === undefined ? policy.default : usage;
-    if (typeof flags !== 'number' || !Number.isInteger(flags) || flags <= 0) return fail(KEYS_MGMT_ERR.BAD_REQUEST);
+    // psa_key_usage_t is 32 bits (and JS bit operators below would wrap a larger value).
+    if (typeof flags !== 'number' || !Number.isInteger(flags) || flags <= 0 || flags > 0xffffffff) return fail(KEYS_MGMT_ERR.BAD_REQUEST);
     if (flags & KEY_USAGE.EXPORT) return fail(KEYS_MGMT_ERR.NOT_PERMITTED); // private keys never leave the board
     if ((flags & ~policy.allowed) !== 0) return fail(KEYS_MGMT_ERR.BAD_REQUEST);
     const target = id ?? lowestFreeId(store);
@@ -230,10 +233,16 @@ export function registerKeysGroup(board: SimulatedBoard, options: SimKeysOptions
         if (!(msg instanceof Uint8Array)) return fail(KEYS_MGMT_ERR.BAD_REQUEST);
         const record = lookup(payload.id);
         if (record instanceof SimFailure) return record;
+        const fmt = payload.fmt ?? SIGN_FORMAT.RAW;
+        if (fmt !== SIGN_FORMAT.RAW && fmt !== SIGN_FORMAT.COSE) return fail(KEYS_MGMT_ERR.BAD_REQUEST);
         if (msg.length > SIGN_MESSAGE_MAX) return fail(KEYS_MGMT_ERR.TOO_LARGE);
         // The board's own statements start with the context prefix: never sign one on request.
         const prefix = utf8.encode(KEYS_CONTEXT_PREFIX);
         if (msg.length >= prefix.length && equalBytes(msg.subarray(0, prefix.length), prefix)) return fail(KEYS_MGMT_ERR.NOT_PERMITTED);
+        if (fmt === SIGN_FORMAT.COSE) {
+          const cose = (record.usage & KEY_USAGE_SIGNS) !== 0 ? coseSign1(record.alg, record.secret, msg) : null;
+          return cose ? { sig: cose } : fail(KEYS_MGMT_ERR.NOT_PERMITTED);
+        }
         const sig = signIfAllowed(record, msg);
         return sig ? { sig } : fail(KEYS_MGMT_ERR.NOT_PERMITTED);
       },
