@@ -86,6 +86,41 @@ int ikc_device_key(const uint8_t key[32])
 	return psa_import_key(&attr, key, 32, &device_key) == PSA_SUCCESS ? 0 : -EIO;
 }
 
+/** Nonce and both associated-data parts into a fresh GCM operation (seal and open share this). */
+static psa_status_t aead_begin(psa_aead_operation_t *op, const uint8_t nonce[12], const uint8_t *aad1,
+			       size_t aad1_len, const uint8_t *aad2, size_t aad2_len)
+{
+	psa_status_t st = psa_aead_set_nonce(op, nonce, 12);
+
+	if (st == PSA_SUCCESS && aad1_len > 0) {
+		st = psa_aead_update_ad(op, aad1, aad1_len);
+	}
+	if (st == PSA_SUCCESS && aad2_len > 0) {
+		st = psa_aead_update_ad(op, aad2, aad2_len);
+	}
+	return st;
+}
+
+/**
+ * Runs `in` through the operation 64 bytes at a time into `out` (which may be `in`: output never
+ * overtakes input), adding what was written to `*done`. `tmp` holds one chunk's output.
+ */
+static psa_status_t aead_stream(psa_aead_operation_t *op, const uint8_t *in, size_t len, uint8_t *out,
+				size_t *done, uint8_t *tmp, size_t tmp_size)
+{
+	psa_status_t st = PSA_SUCCESS;
+	size_t n;
+
+	for (size_t off = 0; st == PSA_SUCCESS && off < len; off += 64) {
+		st = psa_aead_update(op, in + off, MIN(64, len - off), tmp, tmp_size, &n);
+		if (st == PSA_SUCCESS) {
+			memcpy(out + *done, tmp, n);
+			*done += n;
+		}
+	}
+	return st;
+}
+
 int ikc_seal(const uint8_t nonce[12], const uint8_t *aad1, size_t aad1_len, const uint8_t *aad2,
 	     size_t aad2_len, const uint8_t *pt, size_t pt_len, uint8_t *out)
 {
@@ -98,22 +133,10 @@ int ikc_seal(const uint8_t nonce[12], const uint8_t *aad1, size_t aad1_len, cons
 
 	st = psa_aead_encrypt_setup(&op, device_key, PSA_ALG_GCM);
 	if (st == PSA_SUCCESS) {
-		st = psa_aead_set_nonce(&op, nonce, 12);
+		st = aead_begin(&op, nonce, aad1, aad1_len, aad2, aad2_len);
 	}
-	if (st == PSA_SUCCESS && aad1_len > 0) {
-		st = psa_aead_update_ad(&op, aad1, aad1_len);
-	}
-	if (st == PSA_SUCCESS && aad2_len > 0) {
-		st = psa_aead_update_ad(&op, aad2, aad2_len);
-	}
-	for (size_t off = 0; st == PSA_SUCCESS && off < pt_len; off += 64) {
-		size_t chunk = MIN(64, pt_len - off);
-
-		st = psa_aead_update(&op, pt + off, chunk, tmp, sizeof(tmp), &n);
-		if (st == PSA_SUCCESS) {
-			memcpy(out + done, tmp, n);
-			done += n;
-		}
+	if (st == PSA_SUCCESS) {
+		st = aead_stream(&op, pt, pt_len, out, &done, tmp, sizeof(tmp));
 	}
 	if (st == PSA_SUCCESS) {
 		st = psa_aead_finish(&op, tmp, sizeof(tmp) - 16, &n, tmp + sizeof(tmp) - 16, 16,
@@ -140,23 +163,11 @@ int ikc_open(const uint8_t nonce[12], const uint8_t *aad1, size_t aad1_len, cons
 
 	st = psa_aead_decrypt_setup(&op, device_key, PSA_ALG_GCM);
 	if (st == PSA_SUCCESS) {
-		st = psa_aead_set_nonce(&op, nonce, 12);
-	}
-	if (st == PSA_SUCCESS && aad1_len > 0) {
-		st = psa_aead_update_ad(&op, aad1, aad1_len);
-	}
-	if (st == PSA_SUCCESS && aad2_len > 0) {
-		st = psa_aead_update_ad(&op, aad2, aad2_len);
+		st = aead_begin(&op, nonce, aad1, aad1_len, aad2, aad2_len);
 	}
 	/* Plaintext is written back over the ciphertext chunk by chunk, behind the read position. */
-	for (size_t off = 0; st == PSA_SUCCESS && off < ct_len; off += 64) {
-		size_t chunk = MIN(64, ct_len - off);
-
-		st = psa_aead_update(&op, ct + off, chunk, tmp, sizeof(tmp), &n);
-		if (st == PSA_SUCCESS) {
-			memcpy(ct + done, tmp, n);
-			done += n;
-		}
+	if (st == PSA_SUCCESS) {
+		st = aead_stream(&op, ct, ct_len, ct, &done, tmp, sizeof(tmp));
 	}
 	if (st == PSA_SUCCESS) {
 		st = psa_aead_verify(&op, tmp, sizeof(tmp), &n, tag, 16);
