@@ -15,7 +15,7 @@ import type { Transport } from '../transport/types';
 
 export { SimulatedBoard, type SimulatedBoardOptions, type Handler, type HandlerResult, type HandlerContext } from './board';
 export { FaultState, type FaultPlan } from './faults';
-export { createSimulatedWire, bleTransferMicros, BLE_1M_DEFAULT, type SimulatedWire, type WireOptions, type BleLinkModel } from './wire';
+export { createSimulatedWire, bleTransferMicros, BLE_1M_DEFAULT, USB_FULL_SPEED, type SimulatedWire, type WireOptions, type BleLinkModel, type UsbLinkModel } from './wire';
 export { type SimImage, type SimImageSlots, syntheticImage } from './groups/image';
 export { registerKeysGroup, SIM_KEYS_FIRMWARE, type SimKeys, type SimKeysOptions } from './groups/keys';
 export { registerSettingsGroup, type SimSettings, type SimSettingsFaultPlan, type SimSettingsOptions } from './groups/settings';

@@ -6,6 +6,10 @@
  *   L2CAP (4) and ATT (3) headers, cut into link-layer PDUs of up to 251 bytes (data length
  *   extension); a PDU with p bytes costs (p + 10) × 8 µs on air plus the peer's empty PDU (80 µs)
  *   and two inter-frame spaces (150 µs each). An idle link waits for the next connection event.
+ * - USB full speed (CDC-ACM bulk endpoints): bytes go in 64-byte packets, at most 19 bulk
+ *   packets per 1 ms frame (12 Mbit/s less the frame's other traffic); an idle link waits for the
+ *   next frame. The baud rate of a CDC-ACM port is only a setting, so serial framing applies but
+ *   not the UART's speed.
  * `baudRate: Infinity` (serial) delivers at once, for fast unit tests.
  */
 import { LoopbackTransport } from '../transport/loopback';
@@ -21,11 +25,22 @@ export interface BleLinkModel {
 
 export const BLE_1M_DEFAULT: BleLinkModel = { attMtu: 498, llPayload: 251, connectionIntervalMs: 7.5 };
 
+export interface UsbLinkModel {
+  /** Bulk endpoint packet size: 64 bytes at full speed. */
+  packetSize: number;
+  /** Bulk packets one 1 ms frame carries. */
+  packetsPerFrame: number;
+}
+
+export const USB_FULL_SPEED: UsbLinkModel = { packetSize: 64, packetsPerFrame: 19 };
+
 export interface WireOptions {
   /** Serial bits per second; default 115200. Ignored when `ble` is given. */
   baudRate?: number;
   /** Model a BLE 1M PHY link instead of a serial line (packet framing, no base64). */
   ble?: BleLinkModel;
+  /** Model a USB full-speed CDC-ACM link instead of a UART (console framing, USB timing). */
+  usb?: UsbLinkModel;
   /** What the host side calls this link in messages. */
   description?: string;
 }
@@ -59,12 +74,19 @@ export function bleTransferMicros(bytes: number, model: BleLinkModel): number {
 export function createSimulatedWire(options: WireOptions = {}): SimulatedWire {
   const ble = options.ble;
   const baudRate = options.baudRate ?? 115200;
-  const description = options.description ?? (ble ? 'simulated board over BLE' : `simulated board at ${baudRate} baud`);
+  const usb = options.usb;
+  const description = options.description ?? (ble ? 'simulated board over BLE' : usb ? 'simulated board over USB' : `simulated board at ${baudRate} baud`);
   const [host, board] = LoopbackTransport.pair({ description, framing: ble ? 'packet' : 'console' });
   if (ble) {
     const epoch = performance.now();
     const cost = (bytes: number) => bleTransferMicros(bytes, ble) / 1000;
     const align = (time: number) => epoch + Math.ceil((time - epoch) / ble.connectionIntervalMs) * ble.connectionIntervalMs;
+    delayDeliveries(host, cost, align);
+    delayDeliveries(board, cost, align);
+  } else if (usb) {
+    const epoch = performance.now();
+    const cost = (bytes: number) => Math.ceil(bytes / usb.packetSize) / usb.packetsPerFrame;
+    const align = (time: number) => epoch + Math.ceil(time - epoch);
     delayDeliveries(host, cost, align);
     delayDeliveries(board, cost, align);
   } else if (Number.isFinite(baudRate)) {
