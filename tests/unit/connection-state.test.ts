@@ -39,6 +39,8 @@ function testPlatform(options: { faults?: FaultPlan; baudRate?: number; chooser?
       return { transport, name: 'imprint-sim', onBoardBuffer: (bufSize: number) => bleBuffers.push(bufSize) };
     },
     openUsb: async () => null,
+    grantedUsbDevices: async () => [],
+    describeUsbDevice: () => 'USB CDC-ACM 2fe3:0100',
   };
 }
 

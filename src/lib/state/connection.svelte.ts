@@ -37,6 +37,8 @@ export interface EchoResult {
 export interface ConnectOptions {
   /** A serial port granted earlier; without it the browser's chooser opens. */
   port?: SerialPort;
+  /** A USB device granted earlier; without it the browser's chooser opens. */
+  usbDevice?: USBDevice;
 }
 
 export interface ConnectionOptions {
@@ -73,6 +75,7 @@ export class Connection {
   /** What happened after a reset, for the reset card. */
   resetNote = $state<string | null>(null);
   grantedPorts = $state.raw<SerialPort[]>([]);
+  grantedUsb = $state.raw<USBDevice[]>([]);
   /** Why the link ended, set when status turns 'disconnected'. */
   disconnectMessage = $state<string | null>(null);
   /** The most recent error message, whichever action it came from. */
@@ -111,13 +114,15 @@ export class Connection {
     return this.platform.describeSerialPort(port);
   }
 
+  describeUsb(device: USBDevice): string {
+    return this.platform.describeUsbDevice(device);
+  }
+
   /** Reads the ports this origin may open without the chooser. */
   async loadGrantedPorts(): Promise<void> {
-    try {
-      this.grantedPorts = await this.platform.grantedSerialPorts();
-    } catch {
-      this.grantedPorts = [];
-    }
+    const [ports, usb] = await Promise.allSettled([this.platform.grantedSerialPorts(), this.platform.grantedUsbDevices()]);
+    this.grantedPorts = ports.status === 'fulfilled' ? ports.value : [];
+    this.grantedUsb = usb.status === 'fulfilled' ? usb.value : [];
   }
 
   /** Keeps `grantedPorts` current while a view shows them; returns the unsubscribe. */
@@ -143,7 +148,7 @@ export class Connection {
     try {
       let opened: OpenedDevice | null;
       try {
-        opened = await openDevice(this.platform, kind, { port: options.port, baudRate: this.baudRate });
+        opened = await openDevice(this.platform, kind, { port: options.port, usbDevice: options.usbDevice, baudRate: this.baudRate });
       } catch (caught) {
         return this.failConnect(generation, messageOf(caught));
       }

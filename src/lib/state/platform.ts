@@ -6,7 +6,7 @@
 import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../sim';
 import { describeSerialPort, grantedSerialPorts, isWebSerialSupported, openWebSerial, requestSerialPort } from '../transport/webserial';
 import { isWebBluetoothSupported, openWebBluetooth, requestBluetoothDevice } from '../transport/webbluetooth';
-import { describeUsbDevice, isWebUsbSupported, openWebUsb, requestUsbDevice } from '../transport/webusb';
+import { describeUsbDevice, grantedUsbDevices, isWebUsbSupported, openWebUsb, requestUsbDevice } from '../transport/webusb';
 import type { Transport } from '../transport/types';
 
 /** The simulated board's wire runs at a real UART speed, so bytes take the time they would on a cable. */
@@ -21,13 +21,15 @@ export interface Platform {
   requestSerialPort(): Promise<SerialPort | null>;
   openSerial(port: SerialPort, baudRate: number): Promise<Transport>;
   describeSerialPort(port: SerialPort): string;
-  /** Calls `onChange` when a serial port is plugged in or goes away; returns the unsubscribe. */
+  /** Calls `onChange` when a serial port or USB device is plugged in or goes away; returns the unsubscribe. */
   watchSerialPorts(onChange: () => void): () => void;
   isUsbSupported(): boolean;
   /** Shows the Bluetooth chooser and connects; null when the operator cancels it. */
   openBluetooth(): Promise<OpenedDevice | null>;
-  /** Shows the USB chooser and opens the CDC-ACM port; null when the operator cancels it. */
-  openUsb(baudRate: number): Promise<OpenedDevice | null>;
+  /** Opens a USB device granted before, or shows the USB chooser first; null when the operator cancels it. */
+  openUsb(baudRate: number, device?: USBDevice): Promise<OpenedDevice | null>;
+  grantedUsbDevices(): Promise<USBDevice[]>;
+  describeUsbDevice(device: USBDevice): string;
 }
 
 export interface OpenedDevice {
@@ -49,14 +51,14 @@ export const NOTHING_CHOSEN: Record<DeviceKind, string> = {
   usb: 'No USB device was chosen.',
 };
 
-/** Opens the link for a device kind: a granted serial port as given, else the browser's chooser; null when it was cancelled. */
-export async function openDevice(platform: Platform, kind: DeviceKind, options: { port?: SerialPort; baudRate: number }): Promise<OpenedDevice | null> {
+/** Opens the link for a device kind: a granted serial port or USB device as given, else the browser's chooser; null when it was cancelled. */
+export async function openDevice(platform: Platform, kind: DeviceKind, options: { port?: SerialPort; usbDevice?: USBDevice; baudRate: number }): Promise<OpenedDevice | null> {
   if (kind === 'sim') {
     const { transport, device } = platform.openSimulated();
     return { transport, name: device.board.name, simulated: device };
   }
   if (kind === 'ble') return platform.openBluetooth();
-  if (kind === 'usb') return platform.openUsb(options.baudRate);
+  if (kind === 'usb') return platform.openUsb(options.baudRate, options.usbDevice);
   const chosen = options.port ?? (await platform.requestSerialPort());
   if (!chosen) return null;
   return { transport: await platform.openSerial(chosen, options.baudRate), name: platform.describeSerialPort(chosen) };
@@ -70,14 +72,16 @@ export const browserPlatform: Platform = {
   isSerialSupported: isWebSerialSupported,
   isBluetoothSupported: isWebBluetoothSupported,
   isUsbSupported: isWebUsbSupported,
+  grantedUsbDevices,
+  describeUsbDevice,
   async openBluetooth() {
     const device = await requestBluetoothDevice();
     if (!device) return null;
     const transport = await openWebBluetooth(device);
     return { transport, name: device.name ?? 'Bluetooth board', onBoardBuffer: (bufSize) => transport.growWriteSize(bufSize) };
   },
-  async openUsb(baudRate) {
-    const device = await requestUsbDevice();
+  async openUsb(baudRate, granted) {
+    const device = granted ?? (await requestUsbDevice());
     if (!device) return null;
     return { transport: await openWebUsb(device, { baudRate }), name: describeUsbDevice(device) };
   },
@@ -86,12 +90,17 @@ export const browserPlatform: Platform = {
   openSerial: (port, baudRate) => openWebSerial(port, { baudRate }),
   describeSerialPort,
   watchSerialPorts(onChange) {
-    if (!isWebSerialSupported()) return () => {};
-    navigator.serial.addEventListener('connect', onChange);
-    navigator.serial.addEventListener('disconnect', onChange);
+    // Serial ports and USB devices both come and go; either changes what the Connect page offers.
+    const sources: EventTarget[] = [isWebSerialSupported() ? navigator.serial : null, isWebUsbSupported() ? navigator.usb : null].filter((source) => source !== null);
+    for (const source of sources) {
+      source.addEventListener('connect', onChange);
+      source.addEventListener('disconnect', onChange);
+    }
     return () => {
-      navigator.serial.removeEventListener('connect', onChange);
-      navigator.serial.removeEventListener('disconnect', onChange);
+      for (const source of sources) {
+        source.removeEventListener('connect', onChange);
+        source.removeEventListener('disconnect', onChange);
+      }
     };
   },
 };

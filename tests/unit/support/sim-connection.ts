@@ -17,6 +17,8 @@ export async function simConnection(): Promise<{ connection: Connection; device:
     watchSerialPorts: () => () => {},
     openBluetooth: async () => null,
     openUsb: async () => null,
+    grantedUsbDevices: async () => [],
+    describeUsbDevice: () => 'USB device',
   };
   const connection = new Connection({ platform, client: { timeoutMs: 2000 } });
   if (!(await connection.connect('sim'))) throw new Error(`simulated board did not connect: ${connection.errors.connect}`);
