@@ -160,6 +160,33 @@ describe('the verifier', () => {
     expect(verifier.committer.claims).toBe(400);
   });
 
+  it('a burst shares transactions: a message does not wait for the previous message\'s commit (group commit)', async () => {
+    const store = await openStore();
+    let inFlight = 0;
+    let commits = 0;
+    // A store whose strict commit takes a while, as a real disk's does.
+    const slow = {
+      async commit(claims: Parameters<ReplayStore['commit']>[0]) {
+        expect(++inFlight).toBe(1);
+        commits++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const committed = await store.commit(claims);
+        inFlight--;
+        return committed;
+      },
+    };
+    const grouped = new TelemetryVerifier({ directory: registry, replay: slow });
+    const messages = await signRange(provisioned, 1n, 300);
+    const verdicts = await Promise.all(messages.map((message) => grouped.verify(topic, message)));
+    expect(verdicts.map(reasonOf).filter((reason) => reason !== 'accepted')).toEqual([]);
+    expect(grouped.committer.claims).toBe(300);
+    // One claim per transaction was the bug (the order chain waited for each commit): 300 commits.
+    expect(commits).toBeLessThanOrEqual(30);
+    // Verdicts still come in arrival order, and a replay in the same burst is refused.
+    const again = await Promise.all([grouped.verify(topic, messages[299]!), grouped.verify(topic, messages[299]!)]);
+    expect(again.map(reasonOf)).toEqual(['replay', 'replay']);
+  });
+
   it('accepts a late counter inside the window once', async () => {
     const [late] = await signRange(provisioned, 190n + 1000n, 1);
     const [later] = await signRange(provisioned, 200n + 1000n, 1);

@@ -10,7 +10,6 @@
  * 30 s the first time). When it cannot build (no Zephyr tree, no build tools and no root to install
  * them), everything here is skipped and the title says why.
  */
-import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,31 +22,10 @@ import type { CborValue } from '../../src/lib/smp/cbor';
 import type { SmpExchange } from '../../src/lib/smp/client';
 import { openSerialDevice } from '../../src/node/pty-transport';
 import { startZephyr, type ZephyrInstance } from '../../src/node/zephyr';
+import { buildFirmware } from './support/firmware-build';
 import { CHALLENGE, chain, contains, keysSuite, type KeysConnectOptions, type KeysSession, type KeysTarget, must, refusal, sealIndependently, specInfo } from './support/keys-suite';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-
-/**
- * Builds (or finds up to date) the firmware: the path of zephyr.exe, or why there is none. Async,
- * so a first build (about 30 s) does not block this worker while the file is collected.
- */
-async function buildFirmware(): Promise<{ exe: string } | { reason: string }> {
-  if (process.env.IMPRINT_FIRMWARE_EXE) return { exe: process.env.IMPRINT_FIRMWARE_EXE };
-  const run = await new Promise<{ code: number | null; stdout: string; stderr: string; error?: Error }>((resolve) => {
-    const child = spawn('bash', [path.join(ROOT, 'scripts/firmware-build.sh')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGTERM'), 10 * 60_000);
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', (error) => (clearTimeout(timer), resolve({ code: null, stdout, stderr, error })));
-    child.once('close', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
-  const last = run.stdout.trim().split('\n').at(-1) ?? '';
-  if (run.code === 0 && last.endsWith('zephyr.exe')) return { exe: last };
-  const why = run.stderr.trim().split('\n').filter(Boolean).at(-1) ?? run.error?.message ?? `exit status ${run.code}`;
-  return { reason: why };
-}
 
 const firmware = await buildFirmware();
 const exe = 'exe' in firmware ? firmware.exe : null;

@@ -89,13 +89,18 @@ export class TelemetryVerifier {
   verify(topic: string, bytes: Uint8Array): Promise<Verdict> {
     const receivedAt = this.#now();
     const checked = this.#check(topic, bytes, receivedAt);
-    // Into the window in arrival order, without waiting for earlier commits (that would undo group commit).
-    const queued = this.#tail.then(() => checked).then((result) => ('refused' in result ? result.refused : this.#commit(result.claim, result.accepted)));
-    this.#tail = queued.then(
+    // Into the window in arrival order, without waiting for earlier commits (that would undo group
+    // commit): the tail orders the *submissions* only. The verdict is boxed so that `then` does not
+    // adopt the commit's promise — adopting it made every message wait for the previous message's
+    // transaction, one claim per transaction (ADR 0008).
+    const submitted = this.#tail
+      .then(() => checked)
+      .then((result): { verdict: Verdict | Promise<Verdict> } => ({ verdict: 'refused' in result ? result.refused : this.#commit(result.claim, result.accepted) }));
+    this.#tail = submitted.then(
       () => undefined,
       () => undefined,
     );
-    return queued.then((verdict) => verdict);
+    return submitted.then((box) => box.verdict);
   }
 
   /** Drops cached keys (all, or one device's): call after the registry changed. */

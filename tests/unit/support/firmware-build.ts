@@ -1,7 +1,7 @@
 /**
  * Builds (or finds up to date) the reference firmware with scripts/firmware-build.sh, for tests
- * that run it: the path of zephyr.exe, or why there is none (for a skip message). The same recipe
- * as keys-firmware.test.ts. `IMPRINT_FIRMWARE_EXE` names a ready executable instead.
+ * that run it: the path of zephyr.exe, or why there is none (for a skip message).
+ * `IMPRINT_FIRMWARE_EXE` names a ready executable instead.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
