@@ -173,11 +173,18 @@ export function fuzzFraming(count: number, seed: number, slowCallMs: number): Ta
     const pieces: Uint8Array[] = [];
     let longestLine = 0;
     for (const packet of packets) {
-      while (rng.chance(0.3)) pieces.push(randomNoise(rng, rng.chance(0.7)));
+      // Noise without a newline is glued to the front of the next line: it counts towards that line's length.
+      let glued = 0;
+      while (rng.chance(0.3)) {
+        const noise = randomNoise(rng, rng.chance(0.7));
+        pieces.push(noise);
+        glued = noise[noise.length - 1] === 0x0a ? 0 : glued + noise.length;
+      }
       const maxLineLength = rng.chance(0.7) ? 127 : rng.chance(0.5) ? rng.range(7, 300) : 100_000;
       for (const line of encodeSerialFrames(packet, { maxLineLength })) {
         pieces.push(line);
-        longestLine = Math.max(longestLine, line.length);
+        longestLine = Math.max(longestLine, glued + line.length);
+        glued = 0;
       }
     }
     const clean = rng.chance(0.25);
