@@ -23,6 +23,7 @@ import { measureAuditVerify, type AuditBenchResult } from './audit';
 import { measureAuditAppends, type AuditAppendsResult } from './audit-chromium';
 import { provisionScenario, type ProvisionBenchResult } from './provision';
 import { measureConsoleVerify, type ConsoleBenchResult } from './console';
+import { stationParallelScenario, stationSingleScenario, type StationBenchResult } from './station';
 
 const IMAGE_BYTES = 256 * 1024;
 const SIM_BUF_SIZE = 2048;
@@ -144,7 +145,7 @@ function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult | ProvisionBenchResult | ConsoleBenchResult | null>> = {
+const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult | ProvisionBenchResult | ConsoleBenchResult | StationBenchResult | null>> = {
   'serial-115200-w1': () => simScenario('serial-115200-w1', { baudRate: BAUD }, 1, serialLimit(BAUD, SIM_BUF_SIZE), 0.85),
   'serial-115200-w2': () => simScenario('serial-115200-w2', { baudRate: BAUD }, 2, serialLimit(BAUD, SIM_BUF_SIZE), 0.95),
   'ble-1m': () => simScenario('ble-1m', { ble: BLE_1M_DEFAULT }, 2, bleLimit(SIM_BUF_SIZE), 0.8),
@@ -156,10 +157,12 @@ const scenarios: Record<string, () => Promise<ScenarioResult | MainThreadResult 
   'audit-appends': () => measureAuditAppends(),
   'provision-115200': provisionScenario,
   'console-verify': () => measureConsoleVerify(),
+  'station-1': stationSingleScenario,
+  'station-4': stationParallelScenario,
 };
 
 const wanted = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
-const results: (ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult | ProvisionBenchResult | ConsoleBenchResult)[] = [];
+const results: (ScenarioResult | MainThreadResult | AuditBenchResult | AuditAppendsResult | ProvisionBenchResult | ConsoleBenchResult | StationBenchResult)[] = [];
 for (const [name, run] of Object.entries(scenarios)) {
   if (wanted.length > 0 && !wanted.includes(name)) continue;
   const result = await run();

@@ -62,7 +62,7 @@ export async function stationFromKeys(keys: CryptoKeyPair): Promise<Result<Stati
 /** Imports an export's station public key and derives the station id it speaks for. */
 export async function importStationPublicKey(jwk: unknown): Promise<Result<{ key: CryptoKey; stationId: string }, AuditError>> {
   const clean = publicJwk(jwk);
-  if (!clean) return err(auditError('audit-station-key', 'publicKeyJwk must be a P-256 public JWK {kty: "EC", crv: "P-256", x, y}'));
+  if (!clean) return err(auditError('audit-station-key', 'publicKeyJwk must be a P-256 public JWK {kty: "EC", crv: "P-256", x, y} with x and y canonical base64url of 32 bytes'));
   try {
     const key = await crypto.subtle.importKey('jwk', clean, STATION_KEY_ALGORITHM, true, ['verify']);
     const spki = new Uint8Array(await crypto.subtle.exportKey('spki', key));
@@ -72,10 +72,18 @@ export async function importStationPublicKey(jwk: unknown): Promise<Result<{ key
   }
 }
 
+/**
+ * A coordinate as canonical base64url of 32 bytes: 43 characters, no padding, and the last
+ * character's two unused low bits zero. WebCrypto ignores those bits, so without this check a
+ * flipped bit in an export's header key would change the file but not the key, unnoticed.
+ */
+const COORDINATE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
 /** Only the public members: a `d` never leaves through here. */
 function publicJwk(value: unknown): StationPublicJwk | null {
   if (typeof value !== 'object' || value === null) return null;
   const { kty, crv, x, y } = value as Record<string, unknown>;
   if (kty !== 'EC' || crv !== 'P-256' || typeof x !== 'string' || typeof y !== 'string') return null;
+  if (!COORDINATE.test(x) || !COORDINATE.test(y)) return null;
   return { kty, crv, x, y };
 }

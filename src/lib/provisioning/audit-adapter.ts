@@ -1,7 +1,8 @@
 /**
  * The provisioning flow's `AuditSink` over the app's audit log (`src/lib/audit`): each intent and
  * outcome is one strict IndexedDB transaction in the hash chain; the secrets a run holds are
- * registered with the log's guard for as long as the run holds them.
+ * registered with the log's guard for as long as the run holds them. Make one sink per run: runs
+ * in parallel into one log each release only their own secrets.
  */
 import type { AuditLog } from '../audit';
 import { type Result, ok } from '../smp/result';
@@ -14,6 +15,7 @@ const ERROR_MESSAGE_MAX = 1024;
  * @example const log = await openAuditLog({ appBuild }); if (log.ok) await runProvisioning({ …, audit: auditLogSink(log.value) });
  */
 export function auditLogSink(log: AuditLog): AuditSink {
+  const held: Uint8Array[] = [];
   return {
     async intent(action: string, fields: AuditFields): Promise<Result<number, AuditSinkError>> {
       const stored = await log.intent({ action, ...clean(fields) });
@@ -24,10 +26,13 @@ export function auditLogSink(log: AuditLog): AuditSink {
       return stored.ok ? ok(undefined) : stored;
     },
     holdSecret(secret: Uint8Array, label: string): void {
-      log.knownSecrets.add(secret, label);
+      if (log.knownSecrets.add(secret, label)) held.push(secret.slice());
     },
     releaseSecrets(): void {
-      log.knownSecrets.clear();
+      for (const secret of held.splice(0)) {
+        log.knownSecrets.remove(secret);
+        secret.fill(0);
+      }
     },
   };
 }

@@ -10,20 +10,18 @@
 import {
   exportCsv,
   exportJsonl,
-  formatProblem,
   openAuditLog,
   requestPersistence,
   storageEstimate,
-  verifyExports,
   type AuditLog,
   type StoredRecord,
   type VerifyReport,
 } from '../audit';
 import type { Board } from '../device';
 import { spkiFingerprint } from '../pki';
-import { utf8 } from '../util/bytes';
 import type { DownloadFile, PickedFile } from './authorities.svelte';
 import { readBoardSnapshot, reconcileOutcome, unknownOutcome } from './reconcile';
+import { MAX_IMPORT_BYTES, startVerify, type VerifyJob, type VerifyProgress } from './audit-verify-job';
 
 export type AuditScope = 'open' | 'storage' | 'records' | 'export' | 'verify' | 'reconcile';
 
@@ -33,6 +31,8 @@ export interface AuditTrailOptions {
   /** `navigator.storage` by default; tests pass their own. */
   storage?: StorageManager;
   pageSize?: number;
+  /** Verify imports in a Worker (the default where there is one); tests run them inline. */
+  verifyInWorker?: boolean;
 }
 
 export interface StorageState {
@@ -65,7 +65,10 @@ export class AuditTrail {
   errors = $state<Partial<Record<AuditScope, string>>>({});
   busy = $state<Partial<Record<AuditScope, boolean>>>({});
   notices = $state<Partial<Record<AuditScope, string>>>({});
+  /** Where the running import/verification is: for the progress bar. */
+  verifyProgress = $state.raw<VerifyProgress | null>(null);
   readonly pageSize: number;
+  #verifyJob: VerifyJob | null = null;
 
   private opened: Promise<AuditLog | null> | null = null;
   private readonly options: AuditTrailOptions;
@@ -152,23 +155,49 @@ export class AuditTrail {
     return this.exportWith('csv', exportCsv);
   }
 
-  /** Verifies and merges exports from any number of stations; every problem is listed. */
+  /**
+   * Verifies and merges exports from any number of stations; every problem is listed. The work
+   * runs in a Worker with its stage reported in `verifyProgress`, so a huge or broken file never
+   * freezes the tab; `cancelVerify` stops it.
+   */
   async verifyFiles(files: readonly PickedFile[]): Promise<VerifyReport | null> {
     if (files.length === 0) {
       this.errors.verify = 'Choose one or more .jsonl exports to verify.';
       return null;
     }
+    const tooBig = files.find((file) => file.bytes.byteLength > MAX_IMPORT_BYTES);
+    if (tooBig) {
+      this.errors.verify = `${tooBig.name} is ${Math.round(tooBig.bytes.byteLength / 2 ** 20)} MB: larger than any audit export this page reads (${MAX_IMPORT_BYTES / 2 ** 20} MB). Verify it with npm run audit:verify instead.`;
+      return null;
+    }
+    this.#verifyJob?.cancel();
     this.busy.verify = true;
     delete this.errors.verify;
+    const total = files.reduce((sum, file) => sum + file.bytes.byteLength, 0);
+    this.verifyProgress = { stage: 'reading', done: 0, total };
+    const job = startVerify(files, (progress) => (this.verifyProgress = progress), this.options.verifyInWorker);
+    this.#verifyJob = job;
     try {
-      const inputs = files.map((file) => ({ name: file.name, text: utf8.decode(file.bytes) }));
-      const report = await verifyExports(inputs);
+      const report = await job.result;
       const recordCount = report.stations.reduce((sum, station) => sum + station.records, 0);
-      this.report = { ...report, lines: report.problems.map(formatProblem), recordCount, names: files.map((file) => file.name) };
+      this.report = { ...report, recordCount, names: files.map((file) => file.name) };
       return report;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (job === this.#verifyJob) this.errors.verify = message === 'cancelled' ? 'Verification cancelled.' : `The files could not be verified: ${message}`;
+      return null;
     } finally {
-      this.busy.verify = false;
+      if (job === this.#verifyJob) {
+        this.#verifyJob = null;
+        this.busy.verify = false;
+        this.verifyProgress = null;
+      }
     }
+  }
+
+  /** Stops the running verification (the worker is terminated at once). */
+  cancelVerify(): void {
+    this.#verifyJob?.cancel();
   }
 
   /**

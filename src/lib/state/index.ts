@@ -6,7 +6,11 @@ import { AppUpdate } from './app-update.svelte';
 import { CertificateAuthorities } from './authorities.svelte';
 import { BoardKeys } from './board-keys.svelte';
 import { AuditTrail } from './audit-trail.svelte';
+import { AuditTable } from './audit-table.svelte';
+import { RegistryView } from './registry-view.svelte';
+import { openDeviceRegistry } from '../registry';
 import { Provisioning } from './provision.svelte';
+import { StationState } from './station.svelte';
 
 export { Connection, BAUD_RATES, type DeviceKind, type ConnectionStatus, type Scope, type EchoResult, type ConnectOptions, type ConnectionOptions } from './connection.svelte';
 export { SmpLog, directionArrow, formatLogTime, DEFAULT_LOG_LIMIT, type SmpLogEntry } from './smp-log.svelte';
@@ -41,9 +45,32 @@ export const authorities = new CertificateAuthorities();
 /** The station's audit log: records, exports, verification, interrupted runs. */
 export const auditTrail = new AuditTrail({ appBuild: version });
 
+export { AuditTable, checkLocalChain, filterRecords, NO_FILTERS, type AuditFilters, type ChainStatus, type ResultFilter } from './audit-table.svelte';
+export { MAX_IMPORT_BYTES, startVerify, type VerifyProgress, type VerifyStage } from './audit-verify-job';
+
+/** The Audit page's records table over the same log: filters, virtual scrolling, chain status. */
+export const auditTable = new AuditTable(() => auditTrail.open());
+
+export { RegistryView, devicesFromRecords, searchRows, registryJson, type RegistryRow, type RegistryKey } from './registry-view.svelte';
+
+/** The Registry page: devices from the log's provisioning results, joined with the console's registry. */
+export const registryView = new RegistryView(
+  async () => {
+    await auditTable.load(false);
+    return auditTable.all;
+  },
+  () => openDeviceRegistry(),
+);
+
 /** The connected board's keys, for the Keys page. */
 export const boardKeys = new BoardKeys(connection, auditTrail);
 
 /** The tab's provisioning run, kept across page changes like the connection. */
 export const provisioning = new Provisioning({ authorities, audit: auditTrail });
 appUpdate.holdWhile(() => (provisioning.status === 'running' ? 'the provisioning run' : null));
+
+export { StationState, type StationDeps, type StationPlatform } from './station.svelte';
+
+/** The station: a queue of boards, several at once, one port each; it runs on while other pages are shown. */
+export const station = new StationState({ authorities, audit: auditTrail, appBuild: version });
+appUpdate.holdWhile(() => (station.running > 0 ? 'the station’s boards' : null));

@@ -1,18 +1,16 @@
 /**
- * The station's audit writing. Several boards are provisioned at once into ONE log, so each run
- * gets its own sink with its own secret guard: the app's adapter (`auditLogSink`) registers a
- * run's secrets in the log's single `KnownSecrets` and clears all of them when that run ends,
- * which with runs in parallel would drop the guard of the runs still going. Here every record,
- * whichever run writes it, is checked against the secrets of every run in flight, and a run's
- * `releaseSecrets` forgets only its own.
+ * The station's audit writing. Several boards are provisioned at once into ONE log: each run gets
+ * its own sink (`auditLogSink`), whose secrets the log's guard refuses in every record, whichever
+ * run writes it, until that run releases them (the guard counts holds, so runs sharing a known key
+ * value do not release each other's).
  *
  * The station's own records go through the same gate: `station.reprovision` (the operator chose
  * to provision a serial or device again), `station.resume` (a run interrupted by a closed tab is
  * reconciled and run again) and `image.upload`.
  */
-import { type AuditLog, KnownSecrets, refuseSecrets } from '../audit';
+import type { AuditLog } from '../audit';
 import { auditLogSink, type AuditFields, type AuditOutcomeResult, type AuditSink, type AuditSinkError } from '../provisioning';
-import { type Result, ok, err } from '../smp/result';
+import { type Result, ok } from '../smp/result';
 
 export const STATION_ACTIONS = {
   reprovision: 'station.reprovision',
@@ -23,7 +21,6 @@ export const STATION_ACTIONS = {
 export class StationAudit {
   readonly #log: AuditLog;
   readonly #base: AuditSink;
-  readonly #guards = new Set<KnownSecrets>();
 
   constructor(log: AuditLog) {
     this.#log = log;
@@ -39,29 +36,15 @@ export class StationAudit {
    * @example const sink = audit.runSink(); await runProvisioning({ …, audit: sink });
    */
   runSink(): AuditSink {
-    const own = new KnownSecrets();
-    return {
-      intent: (action, fields) => this.intent(action, fields),
-      outcome: (seq, result, fields) => this.outcome(seq, result, fields),
-      holdSecret: (secret, label) => {
-        own.add(secret, label);
-        this.#guards.add(own);
-      },
-      releaseSecrets: () => {
-        own.clear();
-        this.#guards.delete(own);
-      },
-    };
+    return auditLogSink(this.#log);
   }
 
   intent(action: string, fields: AuditFields): Promise<Result<number, AuditSinkError>> {
-    const refused = this.#refused({ action, ...fields });
-    return refused ? Promise.resolve(err(refused)) : this.#base.intent(action, fields);
+    return this.#base.intent(action, fields);
   }
 
   outcome(intentSeq: number, result: AuditOutcomeResult, fields: AuditFields): Promise<Result<void, AuditSinkError>> {
-    const refused = this.#refused(fields);
-    return refused ? Promise.resolve(err(refused)) : this.#base.outcome(intentSeq, result, fields);
+    return this.#base.outcome(intentSeq, result, fields);
   }
 
   /** An intent and its outcome at once: a decision the station records (nothing is sent to a board in between). */
@@ -70,13 +53,5 @@ export class StationAudit {
     if (!intent.ok) return intent;
     const outcome = await this.outcome(intent.value, result, {});
     return outcome.ok ? ok(intent.value) : outcome;
-  }
-
-  #refused(fields: object): AuditSinkError | null {
-    for (const guard of this.#guards) {
-      const checked = refuseSecrets(fields, guard);
-      if (!checked.ok) return { code: checked.error.code, message: checked.error.message };
-    }
-    return null;
   }
 }

@@ -14,8 +14,8 @@ export const RUN_ACTION = 'provision.run';
 export interface ProvisionedEntry {
   serial: string;
   deviceId: string | null;
-  /** The outcome record's seq, and its time (ISO). */
-  seq: number;
+  /** The outcome record's seq (null for a board that passed in this tab, before the log was read again), and its time (ISO). */
+  seq: number | null;
   time: string;
   certFingerprint: string | null;
   certSerial: string | null;
@@ -66,5 +66,5 @@ export class ProvisionedLedger {
 
 /** "SN-0001 on 2025-06-01 10:00 UTC (audit seq 12)": where an earlier provisioning is recorded. */
 export function describeEntry(entry: ProvisionedEntry): string {
-  return `${entry.serial} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (audit seq ${entry.seq})`;
+  return `${entry.serial} on ${entry.time.slice(0, 16).replace('T', ' ')} UTC (${entry.seq === null ? 'in this shift' : `audit seq ${entry.seq}`})`;
 }
