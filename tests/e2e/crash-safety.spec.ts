@@ -15,6 +15,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { connectFromConnectPage } from './support/app';
 import { expect, test } from './support/fixtures';
+import { interceptSend } from './support/intercept-send';
 import { installSerialBridge } from './support/serial-bridge';
 
 /** A transport that forwards each complete SMP request only when the test says so. */
@@ -23,30 +24,14 @@ function stepper(inner: Transport) {
   let buffered: Uint8Array[] = [];
   const ready: Uint8Array[][] = [];
   let wake: (() => void) | null = null;
-  const transport: Transport = {
-    get description() {
-      return inner.description;
-    },
-    get framing() {
-      return inner.framing;
-    },
-    get isConnected() {
-      return inner.isConnected;
-    },
-    get disconnected() {
-      return inner.disconnected;
-    },
-    receive: () => inner.receive(),
-    close: () => inner.close(),
-    async send(bytes) {
-      buffered.push(bytes);
-      for (const _ of decoder.push(bytes)) {
-        ready.push(buffered);
-        buffered = [];
-      }
-      if (ready.length) wake?.();
-    },
-  };
+  const transport = interceptSend(inner, async (bytes) => {
+    buffered.push(bytes);
+    for (const _ of decoder.push(bytes)) {
+      ready.push(buffered);
+      buffered = [];
+    }
+    if (ready.length) wake?.();
+  });
   return {
     transport,
     /** Resolves when a request waits, or with false after `ms` without one (the run is over). */

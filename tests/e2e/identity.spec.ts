@@ -16,6 +16,7 @@ import type { Transport } from '../../src/lib/transport/types';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { card, connectFromConnectPage } from './support/app';
 import { expect, test } from './support/fixtures';
+import { interceptSend } from './support/intercept-send';
 import { installSerialBridge, type SerialBridge } from './support/serial-bridge';
 
 const PASSPHRASE = 'correct horse battery staple';
@@ -155,34 +156,18 @@ function holdGenerate(inner: Transport): { transport: Transport; held: Promise<v
   let holding = false;
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
-  const transport: Transport = {
-    get description() {
-      return inner.description;
-    },
-    get framing() {
-      return inner.framing;
-    },
-    get isConnected() {
-      return inner.isConnected;
-    },
-    get disconnected() {
-      return inner.disconnected;
-    },
-    receive: () => inner.receive(),
-    close: () => inner.close(),
-    async send(bytes) {
-      if (holding) return;
-      for (const packet of decoder.push(bytes)) {
-        const header = decodeHeader(packet);
-        if (header.ok && header.value.group === KEYS_MGMT_GROUP_DEFAULT && header.value.command === KEYS_MGMT_ID.GENERATE) {
-          holding = true;
-          release();
-          return;
-        }
+  const transport = interceptSend(inner, async (bytes) => {
+    if (holding) return;
+    for (const packet of decoder.push(bytes)) {
+      const header = decodeHeader(packet);
+      if (header.ok && header.value.group === KEYS_MGMT_GROUP_DEFAULT && header.value.command === KEYS_MGMT_ID.GENERATE) {
+        holding = true;
+        release();
+        return;
       }
-      await inner.send(bytes);
-    },
-  };
+    }
+    await inner.send(bytes);
+  });
   return { transport, held };
 }
 
