@@ -1,8 +1,10 @@
 /**
  * Canonical bytes and the hash chain. The byte-annotated example in docs/audit-format.md is
  * read from the document and checked, so the spec cannot drift from the code; hashes are
- * recomputed with node:crypto (not the noble code under test). Our encoder (cborg's fast path)
- * is held to byte equality with cborg's RFC 8949 §4.2.1 mode on generated values.
+ * recomputed with createHash (not the code under test). Our direct encoder is held to byte
+ * equality with cborg's RFC 8949 §4.2.1 mode on generated values, inside its domain and outside
+ * it (where it hands the value to cborg); both SHA-256 back ends are held to the FIPS 180-4
+ * examples and to each other.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,6 +24,7 @@ import {
   treeRoot,
   validateRecord,
 } from '../../src/lib/audit';
+import { nobleSha256OneShot, nodeSha256, sha256Concat } from '../../src/lib/audit/sha256';
 import { bytesToHex, concatBytes } from '../../src/lib/util/bytes';
 
 const DOC = fs.readFileSync(path.resolve(__dirname, '../../docs/audit-format.md'), 'utf8');
@@ -94,11 +97,60 @@ describe('canonical CBOR', () => {
     );
   });
 
+  it('hands values outside its domain to cborg: the same bytes for negative and fractional numbers, arrays, deeper maps', () => {
+    const anything = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double({ noNaN: true }), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 4 })),
+    })).value;
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), anything, { maxKeys: 6 }), (map) => {
+        expect(bytesToHex(canonicalCbor(map as never))).toBe(bytesToHex(encode(map, rfc8949EncodeOptions)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reuses a key order only for the same keys: records of alternating shapes keep their own bytes', () => {
+    const shapes: Array<Record<string, number>> = [{ b: 1, a: 2 }, { a: 1, bb: 2 }, { bb: 1, a: 2, c: 3 }, { a: 1 }];
+    for (let round = 0; round < 3; round++) {
+      for (const shape of shapes) expect(bytesToHex(canonicalCbor(shape))).toBe(bytesToHex(encode(shape, rfc8949EncodeOptions)));
+    }
+  });
+
   it('does not depend on the order fields were set in, and decodes back to the record', () => {
     const record: AuditRecord = { seq: 7, time: '2025-06-01T10:00:00.000Z', stationId: '0123456789abcdef', appBuild: 'b', action: 'keys.generate', phase: 'outcome', intentSeq: 6, result: 'ok', counter: 4294967296, details: { z: '1', a: '2', mm: 'ü' } };
     const reversed = Object.fromEntries(Object.entries(record).reverse()) as unknown as AuditRecord;
     expect(bytesToHex(canonicalRecordBytes(reversed))).toBe(bytesToHex(canonicalRecordBytes(record)));
     expect(decode(canonicalRecordBytes(record))).toEqual(record);
+  });
+});
+
+describe('SHA-256 back ends', () => {
+  // FIPS 180-4 examples (NIST CSRC "SHA256.pdf"): "abc" and the two-block message.
+  const examples = [
+    ['abc', 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'],
+    ['abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq', '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1'],
+    ['', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+  ] as const;
+
+  it('node:crypto is used here, and both back ends give the FIPS 180-4 digests', () => {
+    expect(nodeSha256).not.toBeNull();
+    for (const [message, digest] of examples) {
+      const bytes = new TextEncoder().encode(message);
+      expect(bytesToHex(nodeSha256!(bytes)), message).toBe(digest);
+      expect(bytesToHex(nobleSha256OneShot(bytes)), message).toBe(digest);
+      expect(bytesToHex(sha256Concat([bytes.subarray(0, 1), bytes.subarray(1)])), message).toBe(digest);
+    }
+  });
+
+  it('sha256Concat of any parts is the digest of their concatenation, from either back end', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 1500 }), { maxLength: 4 }), (parts) => {
+        const expected = bytesToHex(sha256(...parts));
+        expect(bytesToHex(sha256Concat(parts))).toBe(expected);
+        expect(bytesToHex(nobleSha256OneShot(concatBytes(...parts)))).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

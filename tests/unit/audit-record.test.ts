@@ -6,6 +6,7 @@
  * The shape check: each field's rule from the table.
  */
 import 'fake-indexeddb/auto';
+import fc from 'fast-check';
 import { openDB } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { AUDIT_FIELDS, admitRecord, type AuditRecord, type IntentDraft, isSecretName, KnownSecrets, validateRecord } from '../../src/lib/audit';
@@ -174,6 +175,22 @@ describe('the shape check', () => {
     ['missing action', { action: undefined }, 'action'],
   ])('refuses %s', (_name, change, field) => {
     expect(validateRecord({ ...VALID_INTENT, ...change })).toMatchObject({ ok: false, error: { code: 'audit-invalid-record', field } });
+  });
+
+  it('accepts exactly the times Date gives back unchanged (leap days, month ends, 23:59:59, years 0000–9999)', () => {
+    const two = (max: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(2, '0'));
+    const time = fc
+      .tuple(fc.integer({ min: 0, max: 9999 }).map((n) => String(n).padStart(4, '0')), two(14), two(32), two(25), two(61), two(61), fc.integer({ min: 0, max: 999 }))
+      .map(([y, mo, d, h, mi, s, ms]) => `${y}-${mo}-${d}T${h}:${mi}:${s}.${String(ms).padStart(3, '0')}Z`);
+    const special = fc.constantFrom('2024-02-29T00:00:00.000Z', '2023-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2000-02-29T23:59:59.999Z', '0000-02-29T00:00:00.000Z', '2025-04-31T00:00:00.000Z', '2025-12-31T24:00:00.000Z');
+    fc.assert(
+      fc.property(fc.oneof(time, special), (value) => {
+        const parsed = new Date(value);
+        const real = !Number.isNaN(parsed.getTime()) && parsed.toISOString() === value;
+        expect(validateRecord({ ...VALID_INTENT, time: value }).ok, value).toBe(real);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('an outcome needs an earlier intentSeq and a result', () => {

@@ -1,12 +1,11 @@
 /**
  * The hash chain: `entryHash_n = SHA-256(entryHash_{n-1} ‖ canonicalRecordBytes(record_n))`, with
  * 32 zero bytes before the first record. Each station has its own chain (its records' seq 1, 2, 3 …).
- * SHA-256 from @noble/hashes, synchronous on purpose: the store computes the hash inside an
- * IndexedDB transaction, which would commit under an `await crypto.subtle.digest(…)`.
+ * SHA-256 is synchronous on purpose (sha256.ts).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { canonicalRecordBytes } from './canonical';
 import { HASH_SIZE } from './merkle';
+import { sha256Concat } from './sha256';
 import type { AuditRecord } from './record';
 
 /** A record as the log holds and exports it: with its place in the chain. */
@@ -25,5 +24,5 @@ export function entryHash(prevHash: Uint8Array, record: AuditRecord): Uint8Array
 
 /** The same, over canonical bytes the caller already has. */
 export function chainHash(prevHash: Uint8Array, canonicalBytes: Uint8Array): Uint8Array {
-  return sha256.create().update(prevHash).update(canonicalBytes).digest();
+  return sha256Concat([prevHash, canonicalBytes]);
 }

@@ -9,9 +9,9 @@
  * whole export with the same frontier. Proof generation follows RFC 6962 §2.1.1/§2.1.2 and
  * verification RFC 9162 §2.1.3.2/§2.1.4.2, checked against transparency-dev's vectors.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { type Result, ok, err } from '../smp/result';
 import { equalBytes } from '../util/bytes';
+import { sha256Concat } from './sha256';
 
 export const HASH_SIZE = 32;
 /** RFC 6962 §2.1: domain separation of leaves and interior nodes. */
@@ -26,16 +26,16 @@ export interface MerkleError {
 
 /** @example bytesToHex(leafHash(new Uint8Array())) === '6e340b9c…a01d' */
 export function leafHash(data: Uint8Array): Uint8Array {
-  return sha256.create().update(LEAF_PREFIX).update(data).digest();
+  return sha256Concat([LEAF_PREFIX, data]);
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256.create().update(NODE_PREFIX).update(left).update(right).digest();
+  return sha256Concat([NODE_PREFIX, left, right]);
 }
 
 /** MTH({}) = SHA-256 of the empty string. */
 export function emptyTreeRoot(): Uint8Array {
-  return sha256(new Uint8Array(0));
+  return sha256Concat([]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
  *   root that still matches and the first that does not);
  * - across files (merge.ts): forks between exports of the same station.
  *
- * One pass over the records with the Merkle frontier: 100,000 records (44 MB) verify in about 2 s in Node.
+ * One pass over the records with the Merkle frontier: 100,000 records (39 MB) verify in about 1.2–1.6 s
+ * in Node (`npm run bench -- audit-verify`).
  */
 import { bytesToHex, equalBytes, hexToBytes } from '../util/bytes';
 import { canonicalRecordBytes } from './canonical';
@@ -315,17 +316,22 @@ function checkChainAndRoots(seqs: readonly number[], bySeq: ReadonlyMap<number, 
   settle(null);
 }
 
+/** Every signature is checked at once (WebCrypto works them off the main thread); problems come in file order. */
 async function checkSignatures(parsed: ParsedExport, checkpoints: readonly CheckpointEntry[], key: CryptoKey | null, add: Add): Promise<void> {
   const header = parsed.header!;
-  if (key && !(await verifyExportSeal(header, header.signature, key))) {
+  const ours = checkpoints.filter(({ checkpoint }) => checkpoint.stationId === header.stationId);
+  const [sealValid, checkpointsValid] = key
+    ? await Promise.all([verifyExportSeal(header, header.signature, key), Promise.all(ours.map(({ checkpoint }) => verifyCheckpointSignature(checkpoint, key)))])
+    : [true, ours.map(() => true)];
+  if (!sealValid) {
     add(header.treeSize, 'bad-signature', 'bad export header signature: its appBuild, exportedAt, treeSize or rootHash is not what the station signed', parsed.headerLine);
   }
-  for (const { checkpoint, line } of checkpoints) {
+  const valid = new Map(ours.map((entry, index) => [entry, checkpointsValid[index]!]));
+  for (const entry of checkpoints) {
+    const { checkpoint, line } = entry;
     if (checkpoint.stationId !== header.stationId) {
       add(checkpoint.treeSize, 'wrong-station', `checkpoint of station ${checkpoint.stationId} in station ${header.stationId}'s export`, line);
-      continue;
-    }
-    if (key && !(await verifyCheckpointSignature(checkpoint, key))) {
+    } else if (!valid.get(entry)) {
       add(checkpoint.treeSize, 'bad-signature', `bad checkpoint signature (tree size ${checkpoint.treeSize}): the station key did not sign this checkpoint`, line);
     }
   }
