@@ -8,13 +8,12 @@ import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
 import { p256 } from '@noble/curves/nist.js';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { openSerialDevice } from '../../src/node/pty-transport';
 import { startZephyr, type ZephyrInstance } from '../../src/node/zephyr';
 import { buildFirmware } from '../unit/support/firmware-build';
-import { connectFromConnectPage } from './support/app';
+import { connectFromConnectPage, nav } from './support/app';
 import { expect, test } from './support/fixtures';
 import { installSerialBridge, type SerialBridge } from './support/serial-bridge';
 
@@ -48,10 +47,6 @@ test.afterEach(async ({}, testInfo) => {
   zephyr = null;
   dir = null;
 });
-
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
 
 test('the app provisions the reference firmware over the stand-in serial port: tfm-sample, the certificate shown at the end', async ({ page }) => {
   test.setTimeout(90_000);

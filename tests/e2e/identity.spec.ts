@@ -4,31 +4,19 @@
 // the problem in a tampered copy. Over the stand-in serial port, a cable pulled mid-run fails the
 // step with a clear message and Re-provision recovers; a tab closed mid-run leaves intents that
 // the banner announces and the Audit page reconciles by re-reading the board.
-import { readFile } from 'node:fs/promises';
-import type { Download, Page } from '@playwright/test';
-import { p256 } from '@noble/curves/nist.js';
+import type { Page } from '@playwright/test';
 import { verifyExports } from '../../src/lib/audit';
 import { KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID } from '../../src/lib/device/keys-ids';
 import { connectSimulatedBoard, createSimulatedDevice } from '../../src/lib/sim';
 import { SerialFrameDecoder } from '../../src/lib/smp/framing/serial';
 import { decodeHeader } from '../../src/lib/smp/header';
 import type { Transport } from '../../src/lib/transport/types';
-import { bytesToHex } from '../../src/lib/util/bytes';
-import { card, connectFromConnectPage } from './support/app';
+import { card, connectFromConnectPage, downloaded, nav, prepareRun } from './support/app';
 import { expect, test } from './support/fixtures';
 import { interceptSend } from './support/intercept-send';
 import { installSerialBridge, type SerialBridge } from './support/serial-bridge';
 
 const PASSPHRASE = 'correct horse battery staple';
-
-async function downloaded(page: Page, click: () => Promise<void>): Promise<{ download: Download; text: string }> {
-  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
-  return { download, text: await readFile((await download.path())!, 'utf8') };
-}
-
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
 
 async function createCa(page: Page, organization: string, passphrase = ''): Promise<void> {
   await nav(page, 'CA').click();
@@ -39,17 +27,6 @@ async function createCa(page: Page, organization: string, passphrase = ''): Prom
   }
   await page.getByRole('button', { name: passphrase ? 'Create CA with backup' : 'Create CA without backup' }).click();
   await expect(page.getByRole('status').filter({ hasText: `Created “${organization}”` })).toBeVisible();
-}
-
-/** On the Provision page: chooses a profile and a serial (and the known key values tfm-sample needs). */
-async function prepareRun(page: Page, profile: RegExp, serial: string): Promise<void> {
-  await nav(page, 'Provision').click();
-  await page.getByRole('radio', { name: profile }).check();
-  await page.getByLabel('Board serial').fill(serial);
-  for (const label of ['known', 'certified']) {
-    const field = page.getByLabel(`Key “${label}”`);
-    if (await field.count()) await field.fill(bytesToHex(p256.utils.randomSecretKey()));
-  }
 }
 
 test('create a CA, reload, provision the simulated board, see the certificate on Provision and Keys, audit it', async ({ page }) => {

@@ -1,9 +1,9 @@
 // The installed-PWA promises: a web app manifest with icons, a service worker that precaches the
 // whole app, so after one visit it loads and works with the network off; a strict CSP (any
 // violation fails every test through support/fixtures.ts); the build hash in the header.
-import { spawn } from 'node:child_process';
 import { connectFromConnectPage, echo } from './support/app';
 import { expect, test } from './support/fixtures';
+import { openUnderServiceWorker, startOwnServer } from './support/own-server';
 
 test('manifest, icons and CSP are served; the header shows the build hash', async ({ page, request }) => {
   await page.goto('/');
@@ -26,30 +26,10 @@ test('manifest, icons and CSP are served; the header shows the build hash', asyn
   await expect(page.getByTitle('Imprint version')).toHaveText(/^v\d+\.\d+\.\d+\+[0-9a-z-]+$/);
 });
 
-/** The built app on a server of its own, so the test can take the network away for good by stopping it. */
-async function startOwnServer(): Promise<{ url: string; stop: () => void }> {
-  const server = spawn(process.execPath, ['scripts/serve.js', 'build'], { env: { ...process.env, PORT: String(4600 + Math.floor(Math.random() * 300)) }, stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (chunk: Buffer) => {
-      const match = /http:\/\/localhost:\d+/.exec(chunk.toString());
-      if (match) resolve(match[0]);
-    });
-    server.once('exit', () => reject(new Error('the static server exited')));
-  });
-  return { url, stop: () => server.kill('SIGKILL') };
-}
-
 test('after one visit the app loads and works offline: reload, a deep link never visited, connect the simulated board, echo', async ({ page, context }) => {
   const server = await startOwnServer();
   try {
-    await page.goto(server.url);
-    // Wait until the service worker has installed (precaching everything) and is active; a page
-    // loaded after that is under its control.
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-    });
-    await page.reload();
-    expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+    await openUnderServiceWorker(page, server.url);
 
     // Offline as the browser sees it: the reload comes from the service worker's precache.
     await context.setOffline(true);

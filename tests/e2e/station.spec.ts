@@ -4,49 +4,16 @@
 // duplicate serial refused, labels with QR codes (and only the labels on paper), the shift summary;
 // then a page reload in the middle of a board's run: the queue comes back, the interrupted run is
 // reconciled through the audit log and the board passes, and the next board plugged in runs.
-import { readFile } from 'node:fs/promises';
-import type { Page } from '@playwright/test';
-import { verifyExports } from '../../src/lib/audit';
-import { buildMcubootImage } from '../../src/lib/device/mcuboot-image';
 import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
-import { card } from './support/app';
+import { card, createCa, nav } from './support/app';
+import { exportAuditLog, openIntents, runOutcomes } from './support/audit-export';
 import { expect, test } from './support/fixtures';
 import { installSerialBridge, type SerialBridge } from './support/serial-bridge';
-
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
-
-async function createCa(page: Page): Promise<void> {
-  await nav(page, 'CA').click();
-  await page.getByLabel('Organization').fill('Line 4');
-  await page.getByRole('button', { name: 'Create CA without backup' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Created “Line 4”' })).toBeVisible();
-}
-
-/** Types a serial into the focused serial field the way a scanner does, ending with Enter. */
-async function scan(page: Page, serial: string): Promise<void> {
-  await expect(page.getByTestId('station-serial')).toBeFocused();
-  await page.keyboard.type(serial);
-  await page.keyboard.press('Enter');
-}
-
-function image(bytes: number): Buffer {
-  const body = new Uint8Array(bytes - 0x200 - 40).map((_, index) => (index * 7) & 0xff);
-  return Buffer.from(buildMcubootImage({ version: { major: 1, minor: 4, revision: 0, build: 0 }, body }));
-}
-
-async function chooseImage(page: Page, size: number): Promise<void> {
-  await card(page, 'Shift setup').locator('input[type=file]').setInputFiles({ name: 'app.signed.bin', mimeType: 'application/octet-stream', buffer: image(size) });
-  await expect(card(page, 'Shift setup')).toContainText('version 1.4.0');
-}
+import { chooseImage, panel, row, scan } from './support/station';
 
 function board(serial: string): SimulatedDevice {
   return createSimulatedDevice({ serialNumber: serial, name: `line-${serial}` });
 }
-
-const panel = (page: Page, serial: string) => page.locator(`[data-testid="station-panel"][data-serial="${serial}"]`);
-const row = (page: Page, serial: string) => page.locator(`[data-testid="station-row"][data-serial="${serial}"]`);
 
 test.describe('station', () => {
   let bridge: SerialBridge;
@@ -61,7 +28,7 @@ test.describe('station', () => {
 
   test('three boards on three ports at once: PASS, FAIL with the reason, PASS; a duplicate refused; labels', async ({ page }) => {
     await page.goto('/');
-    await createCa(page);
+    await createCa(page, 'Line 4');
     await nav(page, 'Station').click();
     await expect(page.getByRole('heading', { name: 'Station', level: 1 })).toBeVisible();
     await chooseImage(page, 8 * 1024);
@@ -130,7 +97,7 @@ test.describe('station', () => {
 
   test('simulated boards made in the page for queued serials, the focus staying on the serial field', async ({ page }) => {
     await page.goto('/');
-    await createCa(page);
+    await createCa(page, 'Line 4');
     await nav(page, 'Station').click();
     const serials = ['SIM-0001', 'SIM-0002', 'SIM-0003'];
     for (const serial of serials) await scan(page, serial);
@@ -145,7 +112,7 @@ test.describe('station', () => {
 
   test('a reload in the middle of a run restores the queue, reconciles the run and finishes it', async ({ page }) => {
     await page.goto('/');
-    await createCa(page);
+    await createCa(page, 'Line 4');
     await nav(page, 'Station').click();
     await chooseImage(page, 24 * 1024);
     await scan(page, 'SN-R-0001');
@@ -172,16 +139,11 @@ test.describe('station', () => {
     await expect(page.getByTestId('open-intents-banner')).toBeHidden();
 
     // The audit export tells the story and verifies: the resume, the reconciled intents, three runs.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-audit-jsonl').click()]);
-    const text = await readFile((await download.path())!, 'utf8');
-    const report = await verifyExports([{ name: download.suggestedFilename(), text }]);
-    expect(report.problems).toEqual([]);
-    const records = text.trim().split('\n').slice(1).map((line) => JSON.parse(line)).filter((entry) => entry.type === 'record');
-    const closed = new Set(records.map((record) => record.intentSeq));
-    expect(records.filter((record) => record.phase === 'intent' && !closed.has(record.seq))).toEqual([]);
+    const { problems, records } = await exportAuditLog(page, 'export-audit-jsonl');
+    expect(problems).toEqual([]);
+    expect(openIntents(records)).toEqual([]);
     expect(records.filter((record) => record.action === 'station.resume' && record.phase === 'intent').map((record) => record.boardSerial)).toEqual(['SN-R-0001']);
-    const runs = records.filter((record) => record.action === 'provision.run' && record.phase === 'outcome');
-    expect(runs.map((record) => [record.boardSerial, record.result])).toEqual([
+    expect(runOutcomes(records).map((record) => [record.boardSerial, record.result])).toEqual([
       ['SN-R-0001', 'ok'],
       ['SN-R-0002', 'ok'],
     ]);

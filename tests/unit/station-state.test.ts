@@ -2,7 +2,7 @@
  * The Station page's state class in Node: the real CA store, audit log and station queue in
  * fake-indexeddb, simulated boards made for queued serials on instant wires. A scan queues, a
  * simulated board runs it, the panels and labels follow; a duplicate scan is refused and
- * re-provisioned on request; the setup (profile, image, operator) survives a new instance while
+ * re-provisioned on request; a fault chosen for simulated boards fails the next one made; the setup (profile, image, operator) survives a new instance while
  * the operator's key values do not; the summary exports.
  */
 import 'fake-indexeddb/auto';
@@ -60,6 +60,25 @@ describe('StationState', () => {
     const json = JSON.parse(station.exportSummaryJson().text);
     expect(json).toMatchObject({ format: 'imprint-shift-summary/1', stationId: audit.stationId, profile: 'tfm-sample', summary: { queued: 1 } });
     expect(station.exportSummaryCsv().fileName).toMatch(/^imprint-shift-\d{8}T\d{6}Z\.csv$/);
+  });
+
+  it('gives the simulated boards made after a fault is chosen that fault: that board fails with the reason, the next one works', async () => {
+    const { station } = await app();
+    await station.scan('SN-F1');
+    await station.scan('SN-F2');
+    const [faulty, working] = station.jobs;
+    station.simulatedFault = 'slots-full';
+    station.addSimulatedBoard(faulty!.id);
+    station.simulatedFault = 'none';
+    station.addSimulatedBoard(working!.id);
+    await station.station.idle();
+    expect(station.jobs.map((job) => [job.serial, job.state, job.failure?.code ?? null])).toEqual([
+      ['SN-F1', 'fail', 'key-create-failed'],
+      ['SN-F2', 'pass', null],
+    ]);
+    expect(station.jobs[0]!.failure!.message).toMatch(/slot/i);
+    expect(station.simulatedBoard(faulty!.id)!.keys.store.used).toBe(0);
+    expect(station.simulatedBoard(working!.id)!.keys.store.used).toBe(3);
   });
 
   it('keeps boards waiting without a CA or the operator’s values, and says why', async () => {

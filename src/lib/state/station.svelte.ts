@@ -42,6 +42,17 @@ import { reconcileStationIntents } from './station-reconcile';
 /** Panels shown at least, when that many boards ran: a bench of four ports reads at a glance. */
 export const PANELS = 4;
 
+/**
+ * What a simulated board made from now on does wrong, so a FAIL can be shown or trained without
+ * hardware (and reached by the e2e suite through the page). Only boards made in this tab get it.
+ */
+export const SIMULATED_FAULTS = {
+  none: { text: 'work', inject: () => {} },
+  'slots-full': { text: 'refuse new keys (slots full)', inject: (device: SimulatedDevice) => device.keys.inject({ slotsFull: true }) },
+} satisfies Record<string, { text: string; inject: (device: SimulatedDevice) => void }>;
+
+export type SimulatedFault = keyof typeof SIMULATED_FAULTS;
+
 /** What the station needs of the platform: the serial ports. */
 export type StationPlatform = Pick<Platform, 'isSerialSupported' | 'grantedSerialPorts' | 'requestSerialPort' | 'openSerial' | 'describeSerialPort' | 'watchSerialPorts'>;
 
@@ -81,6 +92,8 @@ export class StationState {
   status = $state<'idle' | 'starting' | 'ready'>('idle');
   /** Jobs a simulated board was made for in this tab. */
   simulatedJobs = $state.raw<ReadonlySet<string>>(new Set());
+  /** What the simulated boards made from now on do wrong (tab only: a reload makes working boards again). */
+  simulatedFault = $state<SimulatedFault>('none');
   /** The labels the print dialog prints (job ids); every PASS label when empty. */
   printing = $state.raw<string[]>([]);
 
@@ -212,6 +225,7 @@ export class StationState {
     const job = this.jobs.find((candidate) => candidate.id === jobId);
     if (!job || job.state !== 'waiting' || this.#simulated.has(jobId)) return null;
     const device = createSimulatedDevice({ serialNumber: job.serial, name: `sim-${job.serial}` });
+    SIMULATED_FAULTS[this.simulatedFault].inject(device);
     this.#simulated.set(jobId, device);
     this.simulatedJobs = new Set(this.#simulated.keys());
     const baudRate = this.#deps.simBaudRate ?? SIM_BAUD_RATE;
