@@ -149,6 +149,9 @@ describe('reconcileOutcome', () => {
     expect(reconcileOutcome(intent({ action: 'keys.cert-store', keyId: '0x00000001' }), snapshot).result).toBe('ok');
     expect(reconcileOutcome(intent({ action: 'keys.destroy', keyId: '0x00000001' }), snapshot).result).toBe('failed');
     expect(reconcileOutcome(intent({ action: 'keys.destroy', keyId: '0x00000003' }), snapshot).result).toBe('ok');
+    // A rotation ends by destroying the old key: its absence is what says the rotation finished.
+    expect(reconcileOutcome(intent({ action: 'keys.rotate', keyId: '0x00000001' }), snapshot).result).toBe('failed');
+    expect(reconcileOutcome(intent({ action: 'keys.rotate', keyId: '0x00000003' }), snapshot).result).toBe('ok');
     expect(reconcileOutcome(intent({ action: 'keys.counter-set', counter: 5 }), snapshot).result).toBe('ok');
     expect(reconcileOutcome(intent({ action: 'keys.counter-set', counter: 6 }), snapshot).result).toBe('failed');
     expect(reconcileOutcome(intent({ action: 'keys.lock' }), snapshot).result).toBe('failed');

@@ -47,3 +47,4 @@ export { BUILTIN_PROFILES, SETTINGS_ONLY_PROFILE, SUPERVISOR_PROFILE, TFM_SAMPLE
 export { PROFILE_DB_NAME, openProfileStore, type ProfileStore } from './profile-store';
 export { MemoryAuditSink, type AuditFields, type AuditOutcomeResult, type AuditSink, type AuditSinkError, type MemoryAuditRecord } from './audit';
 export { auditLogSink } from './audit-adapter';
+export { ROTATION_PROFILE_ID, rotateKey, subjectFrom, type KeyToRotate, type RotateError, type RotateErrorCode, type RotateKeyInput, type RotatedKey } from './rotate';

@@ -38,7 +38,8 @@ function stepLanded(intent: AuditRecord, board: BoardSnapshot): boolean | null {
   const id = parseKeyId(intent.keyId);
   const key = id === null ? undefined : board.keys.find((entry) => entry.id === id);
   const action = intent.action;
-  if (id !== null && /(^|\.)destroy$/.test(action)) return key === undefined;
+  // A rotation destroys the old key last, so the old key gone means the rotation finished.
+  if (id !== null && /(^|\.)(destroy|rotate)$/.test(action)) return key === undefined;
   if (id !== null && /cert/.test(action)) return key !== undefined && key.certBytes > 0;
   // Replacing a key: the old one at that id looks the same in the list, so the list cannot tell.
   if (id !== null && /(^|\.)(generate|import)$/.test(action)) return intent.details?.replace === 'true' ? null : key !== undefined;
