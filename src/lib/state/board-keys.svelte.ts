@@ -20,7 +20,10 @@ export interface KeyDetails {
   id: number;
   idHex: string;
   alg: string;
+  /** PSA usage flags by name, for reading. */
   usage: string;
+  /** The PSA usage bits themselves (a rotated key gets the same). */
+  usageFlags: number;
   /** Hex; null for symmetric keys (the board never shows those). */
   publicKey: string | null;
   /** SHA-256 of the SubjectPublicKeyInfo, hex. */
@@ -124,7 +127,7 @@ export class BoardKeys {
   }
 
   private async details(board: Board, entry: KeyEntry): Promise<KeyDetails> {
-    const base: KeyDetails = { id: entry.id, idHex: keyIdHex(entry.id), alg: entry.alg, usage: usageNames(entry.usage), publicKey: null, fingerprint: null, certificates: [], problem: null };
+    const base: KeyDetails = { id: entry.id, idHex: keyIdHex(entry.id), alg: entry.alg, usage: usageNames(entry.usage), usageFlags: entry.usage, publicKey: null, fingerprint: null, certificates: [], problem: null };
     const problems: string[] = [];
     const publicKey = await board.keys.publicKey(entry.id);
     if (publicKey.ok && publicKey.value.publicKey) {

@@ -39,6 +39,8 @@ export interface ConnectOptions {
   port?: SerialPort;
   /** A USB device granted earlier; without it the browser's chooser opens. */
   usbDevice?: USBDevice;
+  /** A Bluetooth board chosen earlier (Field page); without it the browser's chooser opens. */
+  bluetoothDevice?: BluetoothDevice;
 }
 
 export interface ConnectionOptions {
@@ -148,7 +150,7 @@ export class Connection {
     try {
       let opened: OpenedDevice | null;
       try {
-        opened = await openDevice(this.platform, kind, { port: options.port, usbDevice: options.usbDevice, baudRate: this.baudRate });
+        opened = await openDevice(this.platform, kind, { port: options.port, usbDevice: options.usbDevice, bluetoothDevice: options.bluetoothDevice, baudRate: this.baudRate });
       } catch (caught) {
         return this.failConnect(generation, messageOf(caught));
       }

@@ -11,6 +11,8 @@ import { RegistryView } from './registry-view.svelte';
 import { openDeviceRegistry } from '../registry';
 import { Provisioning } from './provision.svelte';
 import { StationState } from './station.svelte';
+import { FieldScan } from './field-scan.svelte';
+import { FieldSession } from './field.svelte';
 
 export { Connection, BAUD_RATES, type DeviceKind, type ConnectionStatus, type Scope, type EchoResult, type ConnectOptions, type ConnectionOptions } from './connection.svelte';
 export { SmpLog, directionArrow, formatLogTime, DEFAULT_LOG_LIMIT, type SmpLogEntry } from './smp-log.svelte';
@@ -74,3 +76,14 @@ export { SIMULATED_FAULTS, StationState, type SimulatedFault, type StationDeps, 
 /** The station: a queue of boards, several at once, one port each; it runs on while other pages are shown. */
 export const station = new StationState({ authorities, audit: auditTrail, appBuild: version });
 appUpdate.holdWhile(() => (station.running > 0 ? 'the station’s boards' : null));
+
+export { FieldScan, browserBluetoothFinder, type BluetoothFinder, type FoundBoard, type FieldScanScope } from './field-scan.svelte';
+export { FieldSession, IDENTIFY_METHOD, type FieldScope, type Identified, type RotationDone } from './field.svelte';
+export { chainVerdict, type ChainVerdict, type ChainVerdictCode, type TrustAnchor } from './chain-verdict';
+export { describeSignal, rankBoards, signalLevel, SIGNAL_STALE_MS, type SignalLevel, type SignalReading, type SignalView } from './signal';
+
+/** The Field page's Bluetooth boards, found through the chooser and listened to for their signal. */
+export const fieldScan = new FieldScan(connection);
+
+/** The Field page's work on the connected board: identify, read, check chains, rotate. */
+export const fieldSession = new FieldSession(connection, boardKeys, authorities, auditTrail);

@@ -24,8 +24,8 @@ export interface Platform {
   /** Calls `onChange` when a serial port or USB device is plugged in or goes away; returns the unsubscribe. */
   watchSerialPorts(onChange: () => void): () => void;
   isUsbSupported(): boolean;
-  /** Shows the Bluetooth chooser and connects; null when the operator cancels it. */
-  openBluetooth(): Promise<OpenedDevice | null>;
+  /** Connects to `device` (one chosen before), or shows the Bluetooth chooser first; null when the operator cancels it. */
+  openBluetooth(device?: BluetoothDevice): Promise<OpenedDevice | null>;
   /** Opens a USB device granted before, or shows the USB chooser first; null when the operator cancels it. */
   openUsb(baudRate: number, device?: USBDevice): Promise<OpenedDevice | null>;
   grantedUsbDevices(): Promise<USBDevice[]>;
@@ -52,12 +52,12 @@ export const NOTHING_CHOSEN: Record<DeviceKind, string> = {
 };
 
 /** Opens the link for a device kind: a granted serial port or USB device as given, else the browser's chooser; null when it was cancelled. */
-export async function openDevice(platform: Platform, kind: DeviceKind, options: { port?: SerialPort; usbDevice?: USBDevice; baudRate: number }): Promise<OpenedDevice | null> {
+export async function openDevice(platform: Platform, kind: DeviceKind, options: { port?: SerialPort; usbDevice?: USBDevice; bluetoothDevice?: BluetoothDevice; baudRate: number }): Promise<OpenedDevice | null> {
   if (kind === 'sim') {
     const { transport, device } = platform.openSimulated();
     return { transport, name: device.board.name, simulated: device };
   }
-  if (kind === 'ble') return platform.openBluetooth();
+  if (kind === 'ble') return platform.openBluetooth(options.bluetoothDevice);
   if (kind === 'usb') return platform.openUsb(options.baudRate, options.usbDevice);
   const chosen = options.port ?? (await platform.requestSerialPort());
   if (!chosen) return null;
@@ -74,8 +74,8 @@ export const browserPlatform: Platform = {
   isUsbSupported: isWebUsbSupported,
   grantedUsbDevices,
   describeUsbDevice,
-  async openBluetooth() {
-    const device = await requestBluetoothDevice();
+  async openBluetooth(chosen) {
+    const device = chosen ?? (await requestBluetoothDevice());
     if (!device) return null;
     const transport = await openWebBluetooth(device);
     return { transport, name: device.name ?? 'Bluetooth board', onBoardBuffer: (bufSize) => transport.growWriteSize(bufSize) };

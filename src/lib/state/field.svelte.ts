@@ -1,0 +1,153 @@
+/**
+ * The Field page's work on the connected board, composed from the tab's shared state: identify it
+ * (an SMP echo with its round trip — MCUmgr has no blink command, so that is all a board can be
+ * asked), read its identity and keys (`BoardKeys`), check each key's certificate chain against the
+ * station's CAs, and rotate a key (`rotateKey` from the provisioning layer, written to the audit
+ * log like every change the other pages make). Answers for a board since replaced are dropped.
+ */
+import { auditLogSink, rotateKey } from '../provisioning';
+import { bytesToHex, hexToBytes } from '../util/bytes';
+import type { AuditTrail } from './audit-trail.svelte';
+import type { CertificateAuthorities } from './authorities.svelte';
+import type { BoardKeys, KeyDetails } from './board-keys.svelte';
+import { chainVerdict, type ChainVerdict } from './chain-verdict';
+import type { Connection } from './connection.svelte';
+import { spkiForKey } from './key-view';
+
+export type FieldScope = 'identify' | 'read' | 'chain' | 'rotate';
+
+/** What Identify can do on a board: echo only. A product with an LED command would add it here. */
+export const IDENTIFY_METHOD = 'Echo only: MCUmgr has no blink command, so the board proves it is the one you reached by answering.';
+
+export interface Identified {
+  sent: string;
+  reply: string;
+  /** Round trip as the page measured it. */
+  ms: number;
+  at: Date;
+}
+
+export interface RotationDone {
+  oldKeyId: string;
+  newKeyId: string;
+  oldFingerprint: string | null;
+  newFingerprint: string;
+}
+
+export class FieldSession {
+  identified = $state.raw<Identified | null>(null);
+  /** Verdict per key id (hex), for the keys read last. */
+  verdicts = $state.raw<Record<string, ChainVerdict>>({});
+  lastRotation = $state.raw<RotationDone | null>(null);
+  errors = $state<Partial<Record<FieldScope, string>>>({});
+  busy = $state<Partial<Record<FieldScope, boolean>>>({});
+
+  constructor(
+    private readonly connection: Connection,
+    private readonly keys: BoardKeys,
+    private readonly authorities: CertificateAuthorities,
+    private readonly audit: AuditTrail,
+    private readonly clock: () => Date = () => new Date(),
+  ) {}
+
+  /** The serial in the board's device certificate (`serialNumber`), which provisioning put there. */
+  get boardSerial(): string | null {
+    for (const key of this.keys.keys ?? []) {
+      const serial = /(?:^|, )serialNumber=([^,]+)/.exec(key.certificates[0]?.subject ?? '')?.[1];
+      if (serial) return serial;
+    }
+    return null;
+  }
+
+  /** Sends a fresh token and checks the board answers with it. */
+  async identify(): Promise<boolean> {
+    const board = this.connection.board;
+    this.busy.identify = true;
+    delete this.errors.identify;
+    try {
+      const token = `imprint-identify-${bytesToHex(crypto.getRandomValues(new Uint8Array(3)))}`;
+      const started = performance.now();
+      const reply = await this.connection.echo(token);
+      if (this.connection.board !== board) return false;
+      if (!reply.ok) return this.refuse('identify', reply.error.message);
+      if (reply.value !== token) return this.refuse('identify', `The board answered “${reply.value}” to “${token}”: it is not echoing what it is sent.`);
+      this.identified = { sent: token, reply: reply.value, ms: Math.round(performance.now() - started), at: this.clock() };
+      return true;
+    } finally {
+      this.busy.identify = false;
+    }
+  }
+
+  /** Reads the keys group (device id, keys, certificates, tamper log), then checks every chain. */
+  async read(): Promise<boolean> {
+    this.busy.read = true;
+    delete this.errors.read;
+    try {
+      const read = await this.keys.refresh();
+      if (!read) return this.refuse('read', this.keys.errors.read ?? 'The board did not answer.');
+      await this.checkChains();
+      return true;
+    } finally {
+      this.busy.read = false;
+    }
+  }
+
+  /** Judges each key's chain (as last read) against every CA the station holds. */
+  async checkChains(): Promise<void> {
+    this.busy.chain = true;
+    delete this.errors.chain;
+    try {
+      await this.authorities.load();
+      const anchors = this.authorities.list.map((ca) => ({ label: ca.label, root: ca.certificates.at(-1)!.der }));
+      const verdicts: Record<string, ChainVerdict> = {};
+      for (const key of this.keys.keys ?? []) {
+        const spki = spkiForKey(key.alg, key.publicKey ? hexToBytes(key.publicKey) : null);
+        verdicts[key.idHex] = await chainVerdict(key.certificates.map((certificate) => certificate.der), spki, anchors, this.clock());
+      }
+      this.verdicts = verdicts;
+    } finally {
+      this.busy.chain = false;
+    }
+  }
+
+  /**
+   * Replaces `key` with a new one made on the board (certified by the active CA when the old one
+   * had a certificate), then destroys the old one; every step is in the audit log.
+   */
+  async rotate(key: KeyDetails): Promise<boolean> {
+    const board = this.connection.board;
+    if (!board || !this.connection.isConnected) return this.refuse('rotate', 'Not connected: connect to a board first.');
+    this.busy.rotate = true;
+    delete this.errors.rotate;
+    this.lastRotation = null;
+    try {
+      const log = await this.audit.open();
+      if (!log) return this.refuse('rotate', `The audit log cannot be opened, so nothing was done: ${this.audit.errors.open ?? 'IndexedDB failed'}.`);
+      const ca = key.certificates.length > 0 ? await this.authorities.activeAuthority() : null;
+      const rotated = await rotateKey({
+        board,
+        key: { id: key.id, alg: key.alg, usage: key.usageFlags, fingerprint: key.fingerprint, certificate: key.certificates[0]?.der ?? null },
+        deviceId: this.keys.deviceId,
+        ca,
+        audit: auditLogSink(log),
+      });
+      await this.audit.refresh();
+      if (this.connection.board !== board) return false;
+      if (rotated.ok) this.lastRotation = { oldKeyId: rotated.value.oldKeyId, newKeyId: rotated.value.key.keyId, oldFingerprint: key.fingerprint, newFingerprint: rotated.value.key.spkiFingerprint };
+      else this.refuse('rotate', rotated.error.message);
+      await this.read();
+      return rotated.ok;
+    } finally {
+      this.busy.rotate = false;
+    }
+  }
+
+  dismiss(scope: FieldScope): void {
+    delete this.errors[scope];
+  }
+
+  private refuse(scope: FieldScope, message: string): false {
+    this.errors[scope] = message;
+    return false;
+  }
+}
