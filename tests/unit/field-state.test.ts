@@ -79,9 +79,11 @@ describe('FieldScan', () => {
     expect(await scan.connect('near')).toBe(true);
     expect(opened.map((chosen) => chosen?.id)).toEqual(['near']);
     expect(connection).toMatchObject({ status: 'connected', kind: 'ble', deviceName: 'Valve 2' });
+    expect([scan.isConnected('near'), scan.isConnected('far')]).toEqual([true, false]);
     scan.stop();
     expect(bluetooth.stopped.sort()).toEqual(['far', 'near']);
     await connection.disconnect();
+    expect(scan.isConnected('near')).toBe(false);
   });
 
   it('says when nothing was chosen, when the browser cannot listen, and offers boards granted before', async () => {

@@ -157,4 +157,4 @@ export function subjectFrom(certificate: Uint8Array | null): { template: string;
 }
 
 /** The attributes a subject template can write, by OID. */
-const TEMPLATE_TYPES = new Map(Object.entries(NAME_ATTRIBUTES).map(([type, { oid }]) => [oid, type]));
+const TEMPLATE_TYPES = new Map<string, string>(Object.entries(NAME_ATTRIBUTES).map(([type, { oid }]) => [oid, type]));

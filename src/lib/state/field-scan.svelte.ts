@@ -55,6 +55,8 @@ export class FieldScan {
   /** The board being connected to, for its button. */
   connectingId = $state<string | null>(null);
 
+  /** The board `connect` reached, and the board object it became, to tell whether it is still the one connected. */
+  private connected = $state.raw<{ id: string; board: unknown } | null>(null);
   private readonly devices = new Map<string, BluetoothDevice>();
   private readonly watches = new Map<string, SignalWatch>();
 
@@ -101,6 +103,7 @@ export class FieldScan {
     try {
       const connected = await this.connection.connect('ble', { bluetoothDevice: device });
       if (!connected) return this.refuse('connect', this.connection.errors.connect ?? 'The board did not connect.');
+      this.connected = { id, board: this.connection.board };
       return true;
     } finally {
       this.busy.connect = false;
@@ -108,9 +111,18 @@ export class FieldScan {
     }
   }
 
+  /** Whether the tab's connection is (still) to this board of the list. */
+  isConnected(id: string): boolean {
+    return this.connected?.id === id && this.connected.board === this.connection.board && this.connection.isConnected;
+  }
+
   /** The signal of a board in the list, judged at `now`. */
   signal(board: FoundBoard): SignalView {
     return describeSignal(board, this.now);
+  }
+
+  dismiss(scope: FieldScanScope): void {
+    delete this.errors[scope];
   }
 
   tick(): void {

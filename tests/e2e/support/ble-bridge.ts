@@ -89,6 +89,11 @@ export interface EmulatedPeripheral {
   readonly stats: Readonly<PeripheralStats>;
   /** True while the page has notifications started on the SMP characteristic. */
   readonly notifying: boolean;
+  /**
+   * The board sends one advertising packet heard at `rssi` dBm (name and the SMP service in it).
+   * A page that called `device.watchAdvertisements()` gets an `advertisementreceived` event.
+   */
+  advertise(rssi: number): Promise<void>;
   /** The board drops the link: the page sees `gattserverdisconnected`, the Node transport closes. */
   disconnect(): Promise<void>;
   /** Resolves once the Node transport has ended and the page has been told the link is gone. */
@@ -319,6 +324,12 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
           return notifying;
         },
         gone,
+        async advertise(rssi) {
+          if (!(Number.isInteger(rssi) && rssi >= -127 && rssi <= 20)) throw new Error(`rssi ${rssi} is not a received signal strength in dBm (-127..20)`);
+          // appearance and txPower are required by the emulation; 0 is "unknown" appearance and a 0 dBm transmitter.
+          const scanRecord = { name, uuids: [SMP_SERVICE_UUID], appearance: 0, txPower: 0, manufacturerData: [] };
+          await central.send('BluetoothEmulation.simulateAdvertisement', { entry: { deviceAddress: address, rssi, scanRecord } });
+        },
         async disconnect() {
           await transport.close();
           await gone;

@@ -1,0 +1,140 @@
+// Field mode on a tablet in portrait (800×1280) through Chromium's real Web Bluetooth: the board,
+// provisioned at "the factory" under a CA this tablet does not hold, is a simulated board in Node
+// behind an emulated BLE peripheral (CDP BluetoothEmulation, support/ble-bridge.ts). The page finds
+// it through the browser's chooser, shows the signal from an emulated advertisement (−58 dBm),
+// connects, identifies it by echo, reads its identity and judges its chain, rotates its key under
+// the tablet's own CA, and exports the audit log, which verifies in Node and holds the rotation's
+// intent and outcome.
+//
+// NOTE: the emulation cannot send notifications: the board's answers travel the characteristic's
+// read path through a test-only shim (see support/ble-bridge.ts). The advertisement is real CDP
+// `simulateAdvertisement`, delivered by Chromium as `advertisementreceived` with its RSSI.
+import { readFile } from 'node:fs/promises';
+import type { Page } from '@playwright/test';
+import { verifyExports } from '../../src/lib/audit';
+import { connectBoard } from '../../src/lib/device';
+import { createCa } from '../../src/lib/pki';
+import { MemoryAuditSink, planProvisioning, runProvisioning, TFM_SAMPLE_PROFILE, type KeysGroupProfile } from '../../src/lib/provisioning';
+import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
+import { keyFingerprint } from '../../src/lib/state/key-view';
+import { bytesToHex } from '../../src/lib/util/bytes';
+import { expect, test } from './support/fixtures';
+import { installBleBridge, type BleBridge } from './support/ble-bridge';
+
+test.use({ viewport: { width: 800, height: 1280 }, hasTouch: true });
+
+const SERIAL = 'SN-FIELD-7';
+/** The factory's profile: one P-256 key made on the board, certified through the board's CSR. */
+const FACTORY_PROFILE: KeysGroupProfile = { ...TFM_SAMPLE_PROFILE, id: 'field-factory', keys: [{ label: 'device', id: 1, alg: 'p256', source: 'board', certificate: 'csr' }] };
+
+let bridge: BleBridge;
+
+test.beforeEach(async ({ page }) => {
+  bridge = await installBleBridge(page);
+});
+
+test.afterEach(async () => {
+  await bridge.dispose();
+  expect(bridge.problems, 'CDP calls of the emulation that failed').toEqual([]);
+});
+
+/** A simulated board provisioned in Node under a CA of its own (the factory's), then left alone. */
+async function factoryBoard(): Promise<SimulatedDevice> {
+  const device = createSimulatedDevice();
+  const ca = await createCa({ label: 'Factory', organization: 'Factory' });
+  if (!ca.ok) throw new Error(ca.error.message);
+  const plan = planProvisioning(FACTORY_PROFILE);
+  if (!plan.ok) throw new Error(plan.error.message);
+  const board = await connectBoard(connectSimulatedBoard(device.board, { baudRate: Infinity }));
+  const run = await runProvisioning({ board, plan: plan.value, ca: ca.value.ca, boardSerial: SERIAL, audit: new MemoryAuditSink() });
+  await board.close();
+  if (!run.ok) throw new Error(run.error.message);
+  return device;
+}
+
+async function fingerprintOnBoard(device: SimulatedDevice, id: number): Promise<string | null> {
+  const key = device.keys.store.peek(id);
+  return key ? keyFingerprint('p256', key.publicKey ?? null) : null;
+}
+
+function nav(page: Page, name: string) {
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
+test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, identify, read, rotate a key, export the audit log', async ({ page }) => {
+  const device = await factoryBoard();
+  const oldFingerprint = (await fingerprintOnBoard(device, 1))!;
+  const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Pump 7', notifySize: 20 });
+
+  // The tablet's own CA (not the factory's).
+  await page.goto('/ca');
+  await page.getByLabel('Organization').fill('Acme Field');
+  await page.getByRole('button', { name: 'Create CA without backup' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Created “Acme Field”' })).toBeVisible();
+
+  await nav(page, 'Field').click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Field mode');
+  await page.getByRole('button', { name: 'Find boards…' }).click();
+  const found = page.getByTestId('field-board');
+  await expect(found).toHaveCount(1);
+  await expect(found).toContainText('Pump 7');
+  expect(bridge.choosersAnswered).toBe(1);
+  await expect(found.getByTestId('signal')).toHaveText('signal unknown');
+  await peripheral.advertise(-58);
+  await expect(found.getByTestId('signal')).toHaveText('−58 dBm · strong');
+  await peripheral.advertise(-83);
+  await expect(found.getByTestId('signal')).toHaveText('−83 dBm · weak');
+
+  await found.getByRole('button', { name: 'Connect' }).click();
+  await expect(page.getByTestId('connection-status')).toHaveText('Connected');
+  await expect(found).toContainText('Connected');
+  expect(peripheral.stats.connections).toBe(1);
+
+  // Identity: the board's own id and the serial from its certificate; the factory's chain is not one this tablet trusts.
+  await expect(page.getByTestId('field-device-id')).toHaveText(bytesToHex(device.keys.deviceId));
+  await expect(page.getByTestId('field-serial')).toHaveText(SERIAL);
+  const oldKey = page.getByTestId('field-key-0x00000001');
+  await expect(oldKey.getByTestId('field-key-fingerprint')).toHaveText(oldFingerprint);
+  await expect(oldKey.getByTestId('chain-verdict')).toContainText("Chain not verified. Not issued by a CA this station holds: the chain ends at 'CN=Factory Root CA");
+
+  await page.getByRole('button', { name: 'Identify' }).click();
+  await expect(page.getByTestId('identify-result')).toHaveText(/^The board answered imprint-identify-[0-9a-f]{6} in \d+ ms\.$/);
+  await expect(page.getByText('Echo only: MCUmgr has no blink command')).toBeVisible();
+
+  // Every control is a touch target of at least 48 px, and nothing runs off the side of the screen.
+  for (const button of await page.locator('main button:visible, main label.btn:visible').all()) {
+    const box = (await button.boundingBox())!;
+    expect(box.height, `height of "${await button.textContent()}"`).toBeGreaterThanOrEqual(48);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+
+  // Rotate: asked first, then a new key at 0x2 under the tablet's CA, and the old one gone.
+  await oldKey.getByRole('button', { name: 'Rotate key…' }).click();
+  await expect(oldKey.getByRole('group', { name: /then destroy 0x00000001\?$/ })).toBeVisible();
+  await oldKey.getByRole('button', { name: 'Rotate', exact: true }).click();
+  await expect(page.getByTestId('rotation-done')).toHaveText(/Key 0x00000001 was replaced by 0x00000002 and destroyed/, { timeout: 30_000 });
+  await expect(oldKey).toHaveCount(0);
+  const newKey = page.getByTestId('field-key-0x00000002');
+  const newFingerprint = (await newKey.getByTestId('field-key-fingerprint').textContent())!;
+  expect(newFingerprint).toMatch(/^[0-9a-f]{64}$/);
+  expect(newFingerprint).not.toBe(oldFingerprint);
+  expect(newFingerprint).toBe(await fingerprintOnBoard(device, 2));
+  expect(device.keys.store.peek(1)).toBeUndefined();
+  await expect(newKey.getByTestId('chain-verdict')).toContainText('Chain verified. Verifies to CN=Acme Field Root CA');
+  await expect(page.getByTestId('field-serial')).toHaveText(SERIAL);
+
+  // The audit log, exported from the tablet: it verifies, and holds the rotation's intent and outcome.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('field-export-audit').click()]);
+  const text = await readFile((await download.path())!, 'utf8');
+  const report = await verifyExports([{ name: 'field.jsonl', text }]);
+  expect(report.problems).toEqual([]);
+  const records = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => 'action' in line);
+  const rotation = records.filter((record) => record.action === 'keys.rotate');
+  expect(rotation).toEqual([
+    expect.objectContaining({ phase: 'intent', keyId: '0x00000001', keyFingerprint: oldFingerprint, boardSerial: SERIAL, deviceId: bytesToHex(device.keys.deviceId) }),
+    expect.objectContaining({ phase: 'outcome', intentSeq: rotation[0]!.seq, result: 'ok', details: expect.objectContaining({ newKeyId: '0x00000002', newKeyFingerprint: newFingerprint }) }),
+  ]);
+  const outcomes = records.filter((record) => record.phase === 'outcome').map((record) => `${record.action}:${record.keyId ?? ''}:${record.result}`);
+  expect(outcomes).toEqual(expect.arrayContaining(['keys.generate:0x00000002:ok', 'keys.cert-store:0x00000002:ok', 'keys.destroy:0x00000001:ok']));
+  await expect(page.getByTestId('field-audit-total')).toHaveText(String(records.length));
+});
