@@ -12,20 +12,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { verifyExports } from '../../src/lib/audit';
-import { connectBoard } from '../../src/lib/device';
-import { createCa } from '../../src/lib/pki';
-import { MemoryAuditSink, planProvisioning, runProvisioning, TFM_SAMPLE_PROFILE, type KeysGroupProfile } from '../../src/lib/provisioning';
-import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
+import { BLE_1M_DEFAULT, connectSimulatedBoard, type SimulatedDevice } from '../../src/lib/sim';
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { expect, test } from './support/fixtures';
 import { installBleBridge, type BleBridge } from './support/ble-bridge';
+import { factoryBoard } from './support/factory-board';
 
 test.use({ viewport: { width: 800, height: 1280 }, hasTouch: true });
 
 const SERIAL = 'SN-FIELD-7';
-/** The factory's profile: one P-256 key made on the board, certified through the board's CSR. */
-const FACTORY_PROFILE: KeysGroupProfile = { ...TFM_SAMPLE_PROFILE, id: 'field-factory', keys: [{ label: 'device', id: 1, alg: 'p256', source: 'board', certificate: 'csr' }] };
 
 let bridge: BleBridge;
 
@@ -38,20 +34,6 @@ test.afterEach(async () => {
   expect(bridge.problems, 'CDP calls of the emulation that failed').toEqual([]);
 });
 
-/** A simulated board provisioned in Node under a CA of its own (the factory's), then left alone. */
-async function factoryBoard(): Promise<SimulatedDevice> {
-  const device = createSimulatedDevice();
-  const ca = await createCa({ label: 'Factory', organization: 'Factory' });
-  if (!ca.ok) throw new Error(ca.error.message);
-  const plan = planProvisioning(FACTORY_PROFILE);
-  if (!plan.ok) throw new Error(plan.error.message);
-  const board = await connectBoard(connectSimulatedBoard(device.board, { baudRate: Infinity }));
-  const run = await runProvisioning({ board, plan: plan.value, ca: ca.value.ca, boardSerial: SERIAL, audit: new MemoryAuditSink() });
-  await board.close();
-  if (!run.ok) throw new Error(run.error.message);
-  return device;
-}
-
 async function fingerprintOnBoard(device: SimulatedDevice, id: number): Promise<string | null> {
   const key = device.keys.store.peek(id);
   return key ? keyFingerprint('p256', key.publicKey ?? null) : null;
@@ -62,7 +44,7 @@ function nav(page: Page, name: string) {
 }
 
 test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, identify, read, rotate a key, export the audit log', async ({ page }) => {
-  const device = await factoryBoard();
+  const device = await factoryBoard(SERIAL);
   const oldFingerprint = (await fingerprintOnBoard(device, 1))!;
   const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Pump 7', notifySize: 20 });
 
