@@ -12,7 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Page } from '@playwright/test';
 import { verifyExports } from '../../src/lib/audit';
-import { BLE_1M_DEFAULT, connectSimulatedBoard, type SimulatedDevice } from '../../src/lib/sim';
+import { buildMcubootImage, parseMcubootImage } from '../../src/lib/device/mcuboot-image';
+import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { expect, test } from './support/fixtures';
@@ -119,4 +120,40 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   const outcomes = records.filter((record) => record.phase === 'outcome').map((record) => `${record.action}:${record.keyId ?? ''}:${record.result}`);
   expect(outcomes).toEqual(expect.arrayContaining(['keys.generate:0x00000002:ok', 'keys.cert-store:0x00000002:ok', 'keys.destroy:0x00000001:ok']));
   await expect(page.getByTestId('field-audit-total')).toHaveText(String(records.length));
+});
+
+test('Field mode: the Bluetooth link drops mid-upload; connecting again from the list resumes where the board stopped', async ({ page }) => {
+  const device = createSimulatedDevice();
+  const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Valve 2', notifySize: 20 });
+  const body = new Uint8Array(48 * 1024).map((_, index) => (index * 131 + (index >> 9)) & 0xff);
+  const image = buildMcubootImage({ version: { major: 5, minor: 1, revision: 0, build: 2 }, body });
+  const info = parseMcubootImage(image);
+  if (!info.ok) throw new Error(info.error.message);
+
+  await page.goto('/field');
+  await page.getByRole('button', { name: 'Find boards…' }).click();
+  const found = page.getByTestId('field-board');
+  await found.getByRole('button', { name: 'Connect' }).click();
+  await expect(found).toContainText('Connected');
+
+  const upload = page.getByRole('region', { name: 'Upload firmware', exact: true });
+  await upload.locator('input[type=file]').setInputFiles({ name: 'valve-5.1.0.bin', mimeType: 'application/octet-stream', buffer: Buffer.from(image) });
+  await upload.getByRole('button', { name: 'Upload' }).click();
+  await expect.poll(async () => Number(/(\d+)%/.exec((await page.getByTestId('upload-progress').textContent()) ?? '')?.[1] ?? 0), { timeout: 20_000 }).toBeGreaterThanOrEqual(20);
+
+  // Out of range: the link drops, the board keeps what it received.
+  await peripheral.dropLink();
+  await expect(page.getByRole('alert').filter({ hasText: 'Connection lost' })).toContainText('dropped');
+  await expect(page.getByTestId('upload-message')).toContainText('the connection ended');
+  expect(device.slots.secondary).toBeFalsy(); // not complete on the board yet
+
+  // Back in range: the same board, one tap, and Resume continues from the board's offset.
+  await found.getByRole('button', { name: 'Connect' }).click();
+  await expect(found).toContainText('Connected');
+  expect(peripheral.stats.connections).toBe(2);
+  await upload.getByRole('button', { name: 'Resume upload' }).click();
+  await expect(page.getByTestId('upload-done')).toContainText(/resumed at byte [1-9]\d*/, { timeout: 30_000 });
+  expect(device.slots.secondary?.version).toBe('5.1.0.2');
+  expect(bytesToHex(device.slots.secondary!.hash)).toBe(info.value.hashHex);
+  expect(device.slots.secondary!.bytes).toEqual(image);
 });

@@ -94,6 +94,12 @@ export interface EmulatedPeripheral {
    * A page that called `device.watchAdvertisements()` gets an `advertisementreceived` event.
    */
   advertise(rssi: number): Promise<void>;
+  /**
+   * The radio link drops (out of range) while the board keeps running: the page sees
+   * `gattserverdisconnected`; the Node transport stays open, so the page can connect again to the
+   * same board, which still holds whatever state it had (a half-finished upload).
+   */
+  dropLink(): Promise<void>;
   /** The board drops the link: the page sees `gattserverdisconnected`, the Node transport closes. */
   disconnect(): Promise<void>;
   /** Resolves once the Node transport has ended and the page has been told the link is gone. */
@@ -193,14 +199,19 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
       if (!(notifySize >= 1 && notifySize <= 512)) throw new Error(`notifySize ${notifySize} is not an attribute value size (1..512)`);
 
       await central.send('BluetoothEmulation.simulatePreconnectedPeripheral', { address, name, manufacturerData: [], knownServiceUuids: [SMP_SERVICE_UUID] });
-      const { serviceId } = await central.send('BluetoothEmulation.addService', { address, serviceUuid: SMP_SERVICE_UUID });
-      const { characteristicId } = await central.send('BluetoothEmulation.addCharacteristic', {
-        serviceId,
-        characteristicUuid: SMP_CHARACTERISTIC_UUID,
-        // Zephyr's: write without response + notify. `read` is the test's return path (see the top of this file).
-        properties: { writeWithoutResponse: true, notify: true, read: true },
-      });
-      await central.send('BluetoothEmulation.addDescriptor', { characteristicId, descriptorUuid: CCC_DESCRIPTOR_UUID });
+      /** The SMP service, characteristic and CCC descriptor; made again after a dropped link (see `dropLink`). */
+      const addSmpService = async (): Promise<string> => {
+        const { serviceId } = await central.send('BluetoothEmulation.addService', { address, serviceUuid: SMP_SERVICE_UUID });
+        const added = await central.send('BluetoothEmulation.addCharacteristic', {
+          serviceId,
+          characteristicUuid: SMP_CHARACTERISTIC_UUID,
+          // Zephyr's: write without response + notify. `read` is the test's return path (see the top of this file).
+          properties: { writeWithoutResponse: true, notify: true, read: true },
+        });
+        await central.send('BluetoothEmulation.addDescriptor', { characteristicId: added.characteristicId, descriptorUuid: CCC_DESCRIPTOR_UUID });
+        return added.characteristicId;
+      };
+      let characteristicId = await addSmpService();
 
       const stats: PeripheralStats = { connections: 0, writes: 0, bytesFromPage: 0, largestWrite: 0, notifications: 0, bytesToPage: 0 };
       /** Pieces the board sent that the page has not read yet, and whether a read of the page waits for one. */
@@ -301,18 +312,23 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
           // The transport reports why through `disconnected`.
         }
       })();
-      void transport.disconnected.then(async () => {
-        goneAddresses.add(address);
-        // What the board sent before it went is delivered first, as a real link would. And the link
-        // must not drop while the page's next read is still on its way through Chromium: measured,
-        // the page then never hears `gattserverdisconnected`. So wait (briefly) for that read to be
-        // parked here, and fail it before dropping the link.
+      /**
+       * Ends the GATT link. What the board sent before is delivered first, as a real link would. And
+       * the link must not drop while the page's next read is still on its way through Chromium:
+       * measured, the page then never hears `gattserverdisconnected`. So wait (briefly) for that
+       * read to be parked here, and fail it before dropping the link.
+       */
+      const dropGatt = async () => {
         await Promise.race([new Promise<void>((resolve) => ((whenIdle = resolve), checkIdle())), delay(IDLE_WAIT_MS)]);
         whenIdle = null;
         notifying = false;
         failWaitingRead();
         await answering;
         await quietly(() => central.send('BluetoothEmulation.simulateGATTDisconnection', { address }));
+      };
+      void transport.disconnected.then(async () => {
+        goneAddresses.add(address);
+        await dropGatt();
         resolveGone();
       });
 
@@ -329,6 +345,13 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
           // appearance and txPower are required by the emulation; 0 is "unknown" appearance and a 0 dBm transmitter.
           const scanRecord = { name, uuids: [SMP_SERVICE_UUID], appearance: 0, txPower: 0, manufacturerData: [] };
           await central.send('BluetoothEmulation.simulateAdvertisement', { entry: { deviceAddress: address, rssi, scanRecord } });
+        },
+        async dropLink() {
+          await dropGatt();
+          // Measured: a simulated GATT disconnection also removes the peripheral's services, so the
+          // page's next connect would find no SMP service. A real board offers it again: so do we.
+          characteristicId = await addSmpService();
+          record.characteristicId = characteristicId;
         },
         async disconnect() {
           await transport.close();
