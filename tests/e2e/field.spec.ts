@@ -9,13 +9,12 @@
 // NOTE: the emulation cannot send notifications: the board's answers travel the characteristic's
 // read path through a test-only shim (see support/ble-bridge.ts). The advertisement is real CDP
 // `simulateAdvertisement`, delivered by Chromium as `advertisementreceived` with its RSSI.
-import { readFile } from 'node:fs/promises';
-import type { Page } from '@playwright/test';
-import { verifyExports } from '../../src/lib/audit';
 import { buildMcubootImage, parseMcubootImage } from '../../src/lib/device/mcuboot-image';
 import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
+import { createCa, nav } from './support/app';
+import { exportAuditLog, openIntents } from './support/audit-export';
 import { expect, test } from './support/fixtures';
 import { installBleBridge, type BleBridge } from './support/ble-bridge';
 import { factoryBoard } from './support/factory-board';
@@ -40,20 +39,14 @@ async function fingerprintOnBoard(device: SimulatedDevice, id: number): Promise<
   return key ? keyFingerprint('p256', key.publicKey ?? null) : null;
 }
 
-function nav(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
-
 test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, identify, read, rotate a key, export the audit log', async ({ page }) => {
   const device = await factoryBoard(SERIAL);
   const oldFingerprint = (await fingerprintOnBoard(device, 1))!;
   const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Pump 7', notifySize: 20 });
 
   // The tablet's own CA (not the factory's).
-  await page.goto('/ca');
-  await page.getByLabel('Organization').fill('Acme Field');
-  await page.getByRole('button', { name: 'Create CA without backup' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Created “Acme Field”' })).toBeVisible();
+  await page.goto('/');
+  await createCa(page, 'Acme Field');
 
   await nav(page, 'Field').click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Field mode');
@@ -107,11 +100,9 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   await expect(page.getByTestId('field-serial')).toHaveText(SERIAL);
 
   // The audit log, exported from the tablet: it verifies, and holds the rotation's intent and outcome.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('field-export-audit').click()]);
-  const text = await readFile((await download.path())!, 'utf8');
-  const report = await verifyExports([{ name: 'field.jsonl', text }]);
-  expect(report.problems).toEqual([]);
-  const records = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => 'action' in line);
+  const { problems, records } = await exportAuditLog(page, 'field-export-audit');
+  expect(problems).toEqual([]);
+  expect(openIntents(records)).toEqual([]);
   const rotation = records.filter((record) => record.action === 'keys.rotate');
   expect(rotation).toEqual([
     expect.objectContaining({ phase: 'intent', keyId: '0x00000001', keyFingerprint: oldFingerprint, boardSerial: SERIAL, deviceId: bytesToHex(device.keys.deviceId) }),
