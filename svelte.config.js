@@ -24,9 +24,10 @@ function buildHash() {
 const config = {
   preprocess: vitePreprocess(),
   kit: {
+    // IMPRINT_BUILD_DIR: a second build beside the first (the e2e update test serves two versions).
     adapter: adapter({
-      pages: 'build',
-      assets: 'build',
+      pages: process.env.IMPRINT_BUILD_DIR ?? 'build',
+      assets: process.env.IMPRINT_BUILD_DIR ?? 'build',
       fallback: 'index.html',
       strict: true
     }),

@@ -75,7 +75,7 @@ export { SIMULATED_FAULTS, StationState, type SimulatedFault, type StationDeps, 
 
 /** The station: a queue of boards, several at once, one port each; it runs on while other pages are shown. */
 export const station = new StationState({ authorities, audit: auditTrail, appBuild: version });
-appUpdate.holdWhile(() => (station.running > 0 ? 'the station’s boards' : null));
+appUpdate.holdWhile(() => (station.running > 0 ? 'provisioning at the station' : null));
 
 export { FieldScan, browserBluetoothFinder, type BluetoothFinder, type FoundBoard, type FieldScanScope } from './field-scan.svelte';
 export { FieldSession, IDENTIFY_METHOD, type FieldScope, type Identified, type RotationDone } from './field.svelte';

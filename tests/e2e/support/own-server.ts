@@ -2,8 +2,9 @@
  * The built app on a static server of the test's own (scripts/serve.js), for tests that take the
  * network away by stopping it, or that change what it serves: it serves whatever directory
  * `root` points to, so `switchTo` puts another build behind the same origin (and service worker scope).
+ * `buildAppVersion` makes that other build: the same source as version `+hash`.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -55,4 +56,11 @@ export async function openUnderServiceWorker(page: Page, url: string): Promise<v
   });
   await page.reload();
   expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+}
+
+/** Builds the app as version `<package version>+<hash>` into a new directory (about 7 s); the caller removes it. */
+export function buildAppVersion(hash: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'imprint-build-'));
+  execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--logLevel', 'error'], { env: { ...process.env, IMPRINT_BUILD_HASH: hash, IMPRINT_BUILD_DIR: dir }, stdio: 'pipe' });
+  return dir;
 }
