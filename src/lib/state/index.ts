@@ -87,3 +87,4 @@ export const fieldScan = new FieldScan(connection);
 
 /** The Field page's work on the connected board: identify, read, check chains, rotate. */
 export const fieldSession = new FieldSession(connection, boardKeys, authorities, auditTrail);
+appUpdate.holdWhile(() => (fieldSession.busy.rotate ? 'the key rotation' : null));
