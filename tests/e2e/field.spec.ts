@@ -72,6 +72,7 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   const oldKey = page.getByTestId('field-key-0x00000001');
   await expect(oldKey.getByTestId('field-key-fingerprint')).toHaveText(oldFingerprint);
   await expect(oldKey.getByTestId('chain-verdict')).toContainText("Chain not verified. Not issued by a CA this station holds: the chain ends at 'CN=Factory Root CA");
+  await expect(oldKey.getByTestId('possession')).toHaveText('The board signed a fresh challenge with this key: it holds the private key.');
 
   await page.getByRole('button', { name: 'Identify' }).click();
   await expect(page.getByTestId('identify-result')).toHaveText(/^The board answered imprint-identify-[0-9a-f]{6} in \d+ ms\.$/);
@@ -97,6 +98,7 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   expect(newFingerprint).toBe(await fingerprintOnBoard(device, 2));
   expect(device.keys.store.peek(1)).toBeUndefined();
   await expect(newKey.getByTestId('chain-verdict')).toContainText('Chain verified. Verifies to CN=Acme Field Root CA');
+  await expect(newKey.getByTestId('possession')).toContainText('it holds the private key');
   await expect(page.getByTestId('field-serial')).toHaveText(SERIAL);
 
   // The audit log, exported from the tablet: it verifies, and holds the rotation's intent and outcome.

@@ -132,6 +132,7 @@ describe('FieldSession', () => {
     expect(await field.read()).toBe(true);
     expect(field.boardSerial).toBe('SN-0007');
     expect(field.verdicts['0x00000001']).toMatchObject({ ok: true, anchor: 'Acme Devices' });
+    expect(field.possession['0x00000001']).toEqual({ ok: true, text: 'The board signed a fresh challenge with this key: it holds the private key.' });
 
     const old = keys.keys![0]!;
     expect(await field.rotate(old)).toBe(true);
@@ -160,6 +161,7 @@ describe('FieldSession', () => {
     expect((await connection.board!.keys.generate({ alg: 'x25519', id: 5 })).ok).toBe(true);
     expect(await field.read()).toBe(true);
     expect(field.verdicts['0x00000005']).toMatchObject({ ok: false, code: 'no-certificate' });
+    expect(field.possession).toEqual({}); // X25519 cannot sign
     expect((await connection.board!.keys.lock()).ok).toBe(true);
     expect(await field.rotate(keys.keys![0]!)).toBe(false);
     expect(field.errors.rotate).toMatch(/locked/);
@@ -169,4 +171,21 @@ describe('FieldSession', () => {
     expect(await field.rotate(keys.keys![0]!)).toBe(false);
     expect(field.errors.rotate).toBe('Not connected: connect to a board first.');
   });
+
+  it('catches a board whose signature does not verify with the key it reports, and one that will not sign', async () => {
+    const { connection, field } = await session();
+    const board = connection.board!;
+    for (const id of [1, 2]) expect((await board.keys.generate({ alg: 'p256', id })).ok).toBe(true);
+    // A board that answers sign with something other than a signature by the key it reports.
+    const sign = board.keys.sign.bind(board.keys);
+    board.keys.sign = async (id, message, options) => (id === 1 ? { ok: true, value: new Uint8Array(64).fill(7) } : sign(id, message, options));
+    expect(await field.read()).toBe(true);
+    expect(field.possession['0x00000001']).toMatchObject({ ok: false, text: expect.stringContaining('does not hold that key') });
+    expect(field.possession['0x00000002']?.ok).toBe(true);
+
+    board.keys.sign = async () => ({ ok: false, error: { code: 'group', command: 'keys/sign', reason: 'not-permitted', message: 'keys/sign: not permitted' } });
+    expect(await field.read()).toBe(true);
+    expect(field.possession['0x00000002']).toEqual({ ok: false, text: 'The board did not sign a challenge with this key: keys/sign: not permitted.' });
+  });
 });
+

@@ -5,8 +5,10 @@
  * station's CAs, and rotate a key (`rotateKey` from the provisioning layer, written to the audit
  * log like every change the other pages make). Answers for a board since replaced are dropped.
  */
-import { auditLogSink, rotateKey } from '../provisioning';
-import { bytesToHex, hexToBytes } from '../util/bytes';
+import type { Board } from '../device';
+import { verifyEcdsaP256 } from '../pki';
+import { auditLogSink, CHALLENGE_LABEL, rotateKey } from '../provisioning';
+import { bytesToHex, concatBytes, hexToBytes, utf8 } from '../util/bytes';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { CertificateAuthorities } from './authorities.svelte';
 import type { BoardKeys, KeyDetails } from './board-keys.svelte';
@@ -27,6 +29,15 @@ export interface Identified {
   at: Date;
 }
 
+/** Whether the board holds the private half of a key: it signed a fresh challenge that verifies with the public key it reports. */
+export interface Possession {
+  ok: boolean;
+  text: string;
+}
+
+/** Random bytes after the label in each challenge, as in provisioning. */
+const CHALLENGE_RANDOM_BYTES = 32;
+
 export interface RotationDone {
   oldKeyId: string;
   newKeyId: string;
@@ -38,6 +49,8 @@ export class FieldSession {
   identified = $state.raw<Identified | null>(null);
   /** Verdict per key id (hex), for the keys read last. */
   verdicts = $state.raw<Record<string, ChainVerdict>>({});
+  /** Proof of possession per P-256 key id (hex), for the keys read last. */
+  possession = $state.raw<Record<string, Possession>>({});
   lastRotation = $state.raw<RotationDone | null>(null);
   errors = $state<Partial<Record<FieldScope, string>>>({});
   busy = $state<Partial<Record<FieldScope, boolean>>>({});
@@ -92,19 +105,28 @@ export class FieldSession {
     }
   }
 
-  /** Judges each key's chain (as last read) against every CA the station holds. */
+  /**
+   * Judges each key's chain (as last read) against every CA the station holds, and has the board
+   * sign a fresh challenge with each P-256 key: a certificate copied onto another board verifies
+   * just as well, the signature does not.
+   */
   async checkChains(): Promise<void> {
+    const board = this.connection.board;
     this.busy.chain = true;
     delete this.errors.chain;
     try {
       await this.authorities.load();
       const anchors = this.authorities.list.map((ca) => ({ label: ca.label, root: ca.certificates.at(-1)!.der }));
       const verdicts: Record<string, ChainVerdict> = {};
+      const possession: Record<string, Possession> = {};
       for (const key of this.keys.keys ?? []) {
-        const spki = spkiForKey(key.alg, key.publicKey ? hexToBytes(key.publicKey) : null);
-        verdicts[key.idHex] = await chainVerdict(key.certificates.map((certificate) => certificate.der), spki, anchors, this.clock());
+        const publicKey = key.publicKey ? hexToBytes(key.publicKey) : null;
+        verdicts[key.idHex] = await chainVerdict(key.certificates.map((certificate) => certificate.der), spkiForKey(key.alg, publicKey), anchors, this.clock());
+        if (board && this.connection.isConnected && key.alg === 'p256' && publicKey) possession[key.idHex] = await provePossession(board, key.id, publicKey);
       }
+      if (this.connection.board !== board) return;
       this.verdicts = verdicts;
+      this.possession = possession;
     } finally {
       this.busy.chain = false;
     }
@@ -150,4 +172,15 @@ export class FieldSession {
     this.errors[scope] = message;
     return false;
   }
+}
+
+/** The board signs `CHALLENGE_LABEL`, a zero byte and fresh random bytes with key `id`; the signature must verify with `publicKey`. */
+async function provePossession(board: Board, id: number, publicKey: Uint8Array): Promise<Possession> {
+  const challenge = concatBytes(utf8.encode(CHALLENGE_LABEL), new Uint8Array([0]), crypto.getRandomValues(new Uint8Array(CHALLENGE_RANDOM_BYTES)));
+  const signed = await board.keys.sign(id, challenge);
+  if (!signed.ok) return { ok: false, text: `The board did not sign a challenge with this key: ${signed.error.message}.` };
+  const verified = await verifyEcdsaP256(publicKey, challenge, signed.value);
+  return verified.ok
+    ? { ok: true, text: 'The board signed a fresh challenge with this key: it holds the private key.' }
+    : { ok: false, text: `The board's signature does not verify with the key it reports (${verified.error.message}): it does not hold that key.` };
 }
