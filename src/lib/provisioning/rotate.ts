@@ -114,13 +114,14 @@ export async function rotateKey(input: RotateKeyInput): Promise<Result<RotatedKe
   const destroyed = await input.board.keys.destroy(key.id);
   const destroyResult = destroyed.ok ? 'ok' : LINK_ERRORS.includes(destroyed.error.code) ? 'unknown' : 'failed';
   const errorFields: AuditFields = destroyed.ok ? {} : { errorCode: destroyed.error.reason ? `keys-${destroyed.error.reason}` : destroyed.error.code, errorMessage: destroyed.error.message };
-  await input.audit.outcome(destroyIntent.value, destroyResult, { ...destroyFields, ...errorFields });
+  const destroyClosed = await input.audit.outcome(destroyIntent.value, destroyResult, { ...destroyFields, ...errorFields });
+  const destroyNote = destroyClosed.ok ? '' : ` (the audit log did not record the destroy's outcome: ${destroyClosed.error.message})`;
   const newKey = { newKeyId: made.keyId, newKeyFingerprint: made.spkiFingerprint, ...(made.certificate ? { newCertSerial: made.certificate.serialNumber } : {}) };
   if (!destroyed.ok) {
     const note = await close(destroyResult, { ...errorFields, details: newKey });
-    return err({ code: 'rotate-old-key-kept', message: `New key ${made.keyId} is ready, but destroying the old key ${oldKeyId} failed: ${destroyed.error.message}. Both are on the board; destroy ${oldKeyId} from the Keys page.${note}` });
+    return err({ code: 'rotate-old-key-kept', message: `New key ${made.keyId} is ready, but destroying the old key ${oldKeyId} failed: ${destroyed.error.message}. Both are on the board; destroy ${oldKeyId} from the Keys page.${destroyNote}${note}` });
   }
-  const note = await close('ok', { details: newKey });
+  const note = destroyNote + (await close('ok', { details: newKey }));
   if (note) return err({ code: 'audit-failed', message: `Key ${oldKeyId} was replaced by ${made.keyId}${note}` });
   return ok({ oldKeyId, key: made });
 }
