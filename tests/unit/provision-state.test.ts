@@ -8,6 +8,7 @@ import 'fake-indexeddb/auto';
 import { p256 } from '@noble/curves/nist.js';
 import { describe, expect, it } from 'vitest';
 import { openCaStore, PBKDF2_MIN_ITERATIONS } from '../../src/lib/pki';
+import { openDeviceRegistry } from '../../src/lib/registry';
 import { AuditTrail, CertificateAuthorities, createStationSettings, DEVICE_ID_SAMPLE, Provisioning } from '../../src/lib/state';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { simConnection } from './support/sim-connection';
@@ -19,7 +20,8 @@ async function app(withCa: boolean) {
   await authorities.load();
   if (withCa && !(await authorities.create({ organization: 'Acme', passphrase: '', confirm: '' }))) throw new Error(authorities.errors.create);
   const audit = new AuditTrail({ appBuild: 'test', dbName: `provision-state-audit-${n}` });
-  return { authorities, audit, provisioning: new Provisioning({ authorities, audit }) };
+  const openRegistry = () => openDeviceRegistry(`provision-state-registry-${n}`);
+  return { authorities, audit, openRegistry, provisioning: new Provisioning({ authorities, audit, openRegistry }) };
 }
 
 const scalarHex = () => bytesToHex(p256.utils.randomSecretKey());
@@ -27,7 +29,7 @@ const scalarHex = () => bytesToHex(p256.utils.randomSecretKey());
 describe('Provisioning', () => {
   it('plans, previews the subject, runs tfm-sample step by step and shows the certificate', async () => {
     const { connection } = await simConnection();
-    const { provisioning, audit } = await app(true);
+    const { provisioning, audit, openRegistry } = await app(true);
     expect(provisioning.profileId).toBe('tfm-sample');
     expect(provisioning.plan.ok && provisioning.plan.value.operatorValues).toEqual(['known', 'certified']);
     expect(provisioning.subjectPreview).toEqual({ text: `CN=${DEVICE_ID_SAMPLE}, serialNumber=SERIAL`, error: null });
@@ -60,7 +62,16 @@ describe('Provisioning', () => {
     const records = (await (await audit.open())!.records());
     if (!records.ok) throw new Error(records.error.message);
     const actions = new Set(records.value.map((record) => record.action));
-    for (const action of ['provision.run', 'keys.generate', 'keys.import', 'ca.issue', 'keys.cert-store']) expect(actions).toContain(action);
+    for (const action of ['provision.run', 'keys.generate', 'keys.import', 'ca.issue', 'keys.cert-store', 'registry.register']) expect(actions).toContain(action);
+    // The certified board is in the device registry, under the id its certificate names.
+    expect(provisioning.registration).toEqual({ ok: true, text: `Added ${result!.deviceId} to the device registry (new device).` });
+    const registry = await openRegistry();
+    if (!registry.ok) throw new Error(registry.error.message);
+    const listed = await registry.value.list();
+    registry.value.close();
+    expect(listed.ok && listed.value.map((device) => [device.deviceId, device.certFingerprint, device.source])).toEqual([[result!.deviceId, result!.certificate!.fingerprint, 'provisioning']]);
+    const last = records.value.at(-1)!;
+    expect(last).toMatchObject({ action: 'registry.register', phase: 'outcome', result: 'ok', boardSerial: 'SN-0001', certFingerprint: result!.certificate!.fingerprint });
     expect(records.value.filter((record) => record.phase === 'outcome').every((record) => record.result === 'ok')).toBe(true);
     expect(audit.openIntents).toEqual([]);
     await connection.disconnect();

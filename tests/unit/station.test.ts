@@ -15,6 +15,7 @@ import { type AuditLog, openAuditLog, type StoredRecord } from '../../src/lib/au
 import { buildMcubootImage } from '../../src/lib/device/mcuboot-image';
 import { planProvisioning, TFM_SAMPLE_PROFILE, SETTINGS_ONLY_PROFILE, type Profile } from '../../src/lib/provisioning';
 import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
+import { openDeviceRegistry } from '../../src/lib/registry';
 import { ok } from '../../src/lib/smp/result';
 import {
   freshValuesProfile,
@@ -45,13 +46,13 @@ interface Harness {
   station: Station;
   log: AuditLog;
   store: StationStore;
-  names: { audit: string; station: string };
+  names: { audit: string; station: string; registry: string };
 }
 
 /** A station over its own audit log and queue store; `names` reopens the same databases (a reloaded tab). */
 async function openHarness(options: { names?: Harness['names']; profile?: Profile; image?: Uint8Array; wrapLog?: (log: AuditLog) => AuditLog } = {}): Promise<Harness> {
   const n = ++databases;
-  const names = options.names ?? { audit: `station-audit-${n}`, station: `station-queue-${n}` };
+  const names = options.names ?? { audit: `station-audit-${n}`, station: `station-queue-${n}`, registry: `station-registry-${n}` };
   const opened = await openAuditLog({ appBuild: 'test', dbName: names.audit });
   if (!opened.ok) throw new Error(opened.error.message);
   const log = options.wrapLog ? options.wrapLog(opened.value) : opened.value;
@@ -64,6 +65,7 @@ async function openHarness(options: { names?: Harness['names']; profile?: Profil
     openAudit: async () => log,
     setup: async () => ok({ profile: options.profile ?? freshValuesProfile(TFM_SAMPLE_PROFILE), ca, image: image?.value ?? null, operator: 'alice', knownValues: () => ({}) }),
     reconcile: reconcileStationIntents,
+    openRegistry: () => openDeviceRegistry(names.registry),
     timeoutMs: 400,
   });
   await station.restore();
@@ -109,7 +111,7 @@ describe('serials', () => {
 
 describe('Station', () => {
   it('provisions three boards in parallel, one per port; a failure on one leaves the others alone', async () => {
-    const { station, log } = await openHarness();
+    const { station, log, names } = await openHarness();
     for (const serial of ['SN-A1', 'SN-A2', 'SN-A3']) expect((await station.add(`${serial}\r`)).ok).toBe(true);
     expect(station.jobs.map((job) => job.state)).toEqual(['waiting', 'waiting', 'waiting']);
 
@@ -146,6 +148,15 @@ describe('Station', () => {
       ['SN-A3', 'ok'],
     ]);
     expect(await openIntents(log)).toEqual([]);
+    // The PASS boards are in the device registry with the certificates they hold; the FAIL board is not.
+    const registry = await openDeviceRegistry(names.registry);
+    if (!registry.ok) throw new Error(registry.error.message);
+    const registered = await registry.value.list();
+    registry.value.close();
+    const passed = ['SN-A1', 'SN-A3'].map((serial) => byserial(station, serial).result!);
+    expect(registered.ok && registered.value.map((device) => [device.deviceId, device.certFingerprint, device.source]).sort()).toEqual(passed.map((result) => [result.deviceId, result.certFingerprint, 'provisioning']).sort());
+    const registrations = records.filter((record) => record.action === 'registry.register' && record.phase === 'outcome');
+    expect(registrations.map((record) => [record.boardSerial, record.result]).sort()).toEqual([['SN-A1', 'ok'], ['SN-A3', 'ok']]);
     // What the FAIL board was given was cleaned up; the PASS boards hold their keys.
     expect(boards[1]!.device.keys.store.used).toBe(0);
     expect(boards[0]!.device.keys.store.used).toBe(3);
@@ -226,7 +237,7 @@ describe('Station', () => {
     expect(byserial(first.station, 'SN-C1').state).toBe('pass');
 
     // Another shift, the same log: the board comes back with a new serial label.
-    const later = await openHarness({ names: { audit: first.names.audit, station: `${first.names.station}-next` } });
+    const later = await openHarness({ names: { audit: first.names.audit, station: `${first.names.station}-next`, registry: first.names.registry } });
     await later.station.add('SN-C9');
     later.station.portAppeared(simPort('SN-C1', { device: board.device }).port);
     await later.station.idle();

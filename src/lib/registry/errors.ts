@@ -26,7 +26,9 @@ export type RegistryErrorCode =
   /** An HMAC secret outside 16..64 bytes. */
   | 'registry-bad-secret'
   /** IndexedDB or WebCrypto failed. */
-  | 'registry-storage';
+  | 'registry-storage'
+  /** The audit log refused the record of a registration, so none was made. */
+  | 'registry-audit-refused';
 
 export interface RegistryError {
   code: RegistryErrorCode;

@@ -7,3 +7,4 @@ export { DEVICE_ID_ATTRIBUTES, DEVICE_ID_PATTERN, type DeviceIdAttribute, device
 export { type RegistryError, type RegistryErrorCode } from './errors';
 export { type ChainInput, checkRegistration, readChain, type RegisteredDevice, type RegistrationInput } from './register';
 export { DeviceRegistry, HMAC_SECRET_MAX, HMAC_SECRET_MIN, openDeviceRegistry, REGISTRY_DB_NAME, type RegisterOptions, type Registered } from './store';
+export { type IssuedChain, PROVISIONING_SOURCE, REGISTER_ACTION, type RegisterProvisionedDeps, type RegistrationContext, registerProvisioned, registrationNote } from './provisioned';

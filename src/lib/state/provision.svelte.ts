@@ -8,9 +8,10 @@
  * issues from the active CA. Values the operator gives (known keys) stay in memory only: they
  * are kept for a retry and dropped when a run succeeds or the profile changes.
  */
+import type { AuditLog } from '../audit';
 import type { Board } from '../device';
 import { bytesToHex } from '../util/bytes';
-import { decodePemAs, renderSubject } from '../pki';
+import { type CertificateAuthority, decodePemAs, renderSubject } from '../pki';
 import {
   auditLogSink,
   BUILTIN_PROFILES,
@@ -25,6 +26,8 @@ import {
   type ProvisioningResult,
   type Profile,
 } from '../provisioning';
+import { type DeviceRegistry, openDeviceRegistry, registerProvisioned, registrationNote, type RegistryError } from '../registry';
+import type { Result } from '../smp/result';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { CertificateAuthorities } from './authorities.svelte';
 import { describeCertificate, type CertificateView } from './certificate-view';
@@ -50,6 +53,8 @@ export type RunStatus = 'idle' | 'running' | 'done' | 'failed';
 export interface ProvisionDeps {
   authorities: Pick<CertificateAuthorities, 'activeAuthority'>;
   audit: Pick<AuditTrail, 'open' | 'refresh'>;
+  /** Where a certified board is registered after its run; the app's device registry by default. */
+  openRegistry?: () => Promise<Result<DeviceRegistry, RegistryError>>;
 }
 
 /** Shown in the subject preview until the board's id has been read. */
@@ -76,6 +81,8 @@ export class Provisioning {
   failure = $state.raw<ProvisioningFailure | null>(null);
   /** The board's certificate (and its chain), from the result. */
   certificates = $state.raw<CertificateView[]>([]);
+  /** After a run that issued a certificate: added to the device registry, or why not (the run stays done either way). */
+  registration = $state.raw<{ ok: boolean; text: string } | null>(null);
   /** A refusal before the run could start (no board, no audit log). */
   error = $state<string | null>(null);
 
@@ -147,6 +154,7 @@ export class Provisioning {
       if (run.ok) {
         this.result = run.value;
         this.certificates = await this.certificateViews(run.value);
+        this.registration = await this.register(run.value, ca, log);
         this.status = 'done';
         this.forgetValues();
         return run.value;
@@ -192,6 +200,17 @@ export class Provisioning {
     }
   }
 
+  /** Registers the board's chain under the CA that issued it (registry/provisioned.ts). */
+  private async register(result: ProvisioningResult, ca: CertificateAuthority | null, log: AuditLog): Promise<{ ok: boolean; text: string } | null> {
+    if (!result.certificate || !ca) return null;
+    const registered = await registerProvisioned(
+      { certificatePem: result.certificate.pem, issuersPem: result.certificate.chainPem, root: ca.root.certificate },
+      { boardSerial: result.boardSerial, deviceId: result.deviceId, runId: result.runId, ...(this.operator.trim() ? { operator: this.operator.trim() } : {}) },
+      { audit: log, openRegistry: this.deps.openRegistry ?? (() => openDeviceRegistry()) },
+    );
+    return { ok: registered.ok, text: registrationNote(registered) };
+  }
+
   private preview(): { text: string; error: null } | { text: null; error: string } {
     const template = this.plan.ok ? (this.primaryTemplate(this.plan.value) ?? this.profile.subjectTemplate) : this.profile.subjectTemplate;
     const boardSerial = this.boardSerial.trim() || 'SERIAL';
@@ -226,6 +245,7 @@ export class Provisioning {
     this.result = null;
     this.failure = null;
     this.certificates = [];
+    this.registration = null;
     this.error = null;
   }
 

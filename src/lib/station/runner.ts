@@ -9,6 +9,8 @@ import type { StoredRecord } from '../audit';
 import type { Board } from '../device';
 import { uploadImage } from '../device/upload';
 import { planProvisioning, runProvisioning, type ProvisioningEvent } from '../provisioning';
+import { type DeviceRegistry, registerProvisioned, type RegistryError } from '../registry';
+import type { Result } from '../smp/result';
 import { STATION_ACTIONS, type StationAudit } from './audit';
 import { messageOf, type StationErrorCode } from './errors';
 import type { JobFailure, JobProgress, JobResult, JobState, StationJob } from './job';
@@ -28,6 +30,8 @@ export interface JobRunInput {
   audit: StationAudit;
   ledger: ProvisionedLedger;
   reconcile?: ReconcileIntents;
+  /** Where a PASS board with a certificate is registered (its refusal is audited, the board still passes). */
+  openRegistry: () => Promise<Result<DeviceRegistry, RegistryError>>;
   signal: AbortSignal;
   /** A new phase (`state`) or progress within it. */
   onProgress: (state: JobState, progress: JobProgress) => void;
@@ -120,6 +124,13 @@ async function runSteps(input: JobRunInput): Promise<JobOutcome> {
     return { state: 'fail', failure: { code, message: failure.message, step: failure.step?.id ?? null } };
   }
   const result = run.value;
+  if (result.certificate && setup.ca) {
+    await registerProvisioned(
+      { certificatePem: result.certificate.pem, issuersPem: result.certificate.chainPem, root: setup.ca.root.certificate },
+      { boardSerial: job.serial, deviceId: result.deviceId, runId: result.runId, ...(setup.operator ? { operator: setup.operator } : {}) },
+      { audit: audit.log, openRegistry: input.openRegistry },
+    );
+  }
   ledger.add({
     serial: job.serial,
     deviceId: result.deviceId,

@@ -17,6 +17,7 @@
  */
 import type { AuditLog } from '../audit';
 import { type Board, connectBoard } from '../device';
+import { type DeviceRegistry, openDeviceRegistry, type RegistryError } from '../registry';
 import type { Result } from '../smp/result';
 import type { Transport } from '../transport/types';
 import { bytesToHex } from '../util/bytes';
@@ -66,6 +67,8 @@ export interface StationOptions {
   /** The shift's setup as it is now; an error (no CA, a missing value) keeps boards waiting. */
   setup(): Promise<Result<StationSetup, StationError>>;
   reconcile?: ReconcileIntents;
+  /** The device registry PASS boards with a certificate are added to; the app's by default. */
+  openRegistry?(): Promise<Result<DeviceRegistry, RegistryError>>;
   /** `connectBoard` by default. */
   connect?(transport: Transport, options: { keysGroup?: number; timeoutMs?: number }): Promise<Board>;
   /** SMP request timeout; default the client's (2 s). */
@@ -331,6 +334,7 @@ export class Station {
       audit,
       ledger: this.#ledger,
       reconcile: this.#options.reconcile,
+      openRegistry: () => (this.#options.openRegistry ? this.#options.openRegistry() : openDeviceRegistry()),
       signal: controller.signal,
       onProgress: (state: JobState, progress: JobProgress) => this.#update(job.id, { state, progress }, this.#job(job.id)?.state !== state),
     });
