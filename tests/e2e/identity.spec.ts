@@ -103,7 +103,9 @@ test('create a CA, reload, provision the simulated board, see the certificate on
   await nav(page, 'Audit').click();
   const records = page.getByTestId('audit-records');
   await expect(records.locator('tbody tr').first()).toContainText(/keys\.destroy\s*outcome of \d+.*0x00000001\s*ok/s);
-  await expect(records.locator('tbody tr').nth(2)).toContainText(/provision\.run\s*outcome of 1\s*SN-0001/);
+  // After the run, the board's registration in the device registry (its own intent and outcome).
+  await expect(records.locator('tbody tr').nth(2)).toContainText(/registry\.register\s*outcome of \d+\s*SN-0001.*ok/s);
+  await expect(records.locator('tbody tr').nth(4)).toContainText(/provision\.run\s*outcome of 1\s*SN-0001/);
   await expect(records).toContainText('keys.cert-store');
   await expect(page.getByTestId('station-id')).toHaveText(/^[0-9a-f]{16}$/);
   await expect(page.getByTestId('persistence')).toContainText(/granted|not granted/);

@@ -85,6 +85,14 @@ function cellText(value: StoredRecord[keyof StoredRecord]): string {
 
 /** One RFC 4180 cell that a spreadsheet will show as text. @example csvCell('=1+1') === "'=1+1" */
 export function csvCell(text: string): string {
-  const safe = FORMULA_START.test(text) ? `'${text}` : text;
-  return NEEDS_QUOTES.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return csvField(FORMULA_START.test(text) ? `'${text}` : text);
+}
+
+/**
+ * One RFC 4180 field as it is, for CSV that programs read rather than spreadsheets (a PEM starts
+ * with `-` and must stay a PEM): quoted when it holds a quote, comma or line break, quotes doubled.
+ * @example csvField('say "hi"') === '"say ""hi"""'
+ */
+export function csvField(text: string): string {
+  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -25,7 +25,7 @@ export {
   storageEstimate,
 } from './store';
 export { EXPORT_FORMAT, type ExportHeader, type ParsedExport, parseExport } from './jsonl';
-export { CSV_COLUMNS, csvCell, exportCsv, exportJsonl, formatCsv } from './export';
+export { CSV_COLUMNS, csvCell, csvField, exportCsv, exportJsonl, formatCsv } from './export';
 export { type MergedStation, type MergeResult, mergeExports } from './merge';
 export { type ExportInput, type StationSummary, type VerifyReport, verifyExport, verifyExports } from './verify';
 export { formatProblem, type Problem, type ProblemKind } from './problems';

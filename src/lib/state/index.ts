@@ -53,7 +53,23 @@ export { MAX_IMPORT_BYTES, startVerify, type VerifyProgress, type VerifyStage } 
 /** The Audit page's records table over the same log: filters, virtual scrolling, chain status. */
 export const auditTable = new AuditTable(() => auditTrail.open());
 
-export { RegistryView, devicesFromRecords, searchRows, registryJson, type RegistryRow, type RegistryKey } from './registry-view.svelte';
+export { RegistryView, devicesFromRecords, searchRows, type RegistryRow, type RegistryKey } from './registry-view.svelte';
+export {
+  AWS_BULK_TEMPLATE,
+  awsIotBulkRegistration,
+  azureDpsEnrollments,
+  genericCsv,
+  genericJson,
+  NO_CERTIFICATE,
+  NRF_CLOUD_MAX_DEVICES,
+  nrfCloudOnboarding,
+  REGISTRY_CSV_COLUMNS,
+  registryJson,
+  type RegistryExport,
+  type SkippedDevice,
+} from './registry-exports';
+export { cHeader, cString, C_HEADER_GUARD } from './registry-c-header';
+export { exportUnavailable, REGISTRY_EXPORT_FORMATS, type RegistryExportFormat, type RegistryExportId, skippedSummary } from './registry-export-formats';
 
 /** The Registry page: devices from the log's provisioning results, joined with the console's registry. */
 export const registryView = new RegistryView(

@@ -9,7 +9,8 @@
 import type { StoredRecord } from '../audit';
 import type { DeviceRegistry, RegisteredDevice, RegistryError } from '../registry';
 import type { Result } from '../smp/result';
-import { bytesToHex } from '../util/bytes';
+import { REGISTRY_EXPORT_FORMATS, type RegistryExportId } from './registry-export-formats';
+import type { SkippedDevice } from './registry-exports';
 
 export interface RegistryKey {
   keyId: string;
@@ -93,25 +94,6 @@ export function searchRows(rows: readonly RegistryRow[], query: string): Registr
   );
 }
 
-/** The generic JSON export: public material only (no secret ever reaches a row). */
-export function registryJson(rows: readonly RegistryRow[]): string {
-  return `${JSON.stringify(
-    rows.map((row) => ({
-      deviceId: row.deviceId,
-      boardSerials: row.boardSerials,
-      stations: row.stations,
-      counter: row.counter ?? null,
-      firstProvisioned: row.first,
-      lastProvisioned: row.last,
-      keys: row.keys,
-      publicKey: row.registered ? bytesToHex(row.registered.publicKey) : null,
-      certificateSubject: row.registered?.subject ?? null,
-    })),
-    null,
-    2,
-  )}\n`;
-}
-
 export class RegistryView {
   rows = $state.raw<RegistryRow[]>([]);
   query = $state('');
@@ -120,6 +102,8 @@ export class RegistryView {
   error = $state<string | null>(null);
   /** Why the console's registry could not be read (the log's rows still show). */
   registryNote = $state<string | null>(null);
+  /** The last export: its format, how many devices went in, and those left out with why. */
+  lastExport = $state.raw<{ label: string; exported: number; skipped: SkippedDevice[] } | null>(null);
 
   readonly #records: () => Promise<readonly StoredRecord[]>;
   readonly #registry: () => Promise<Result<DeviceRegistry, RegistryError>>;
@@ -127,6 +111,18 @@ export class RegistryView {
   constructor(records: () => Promise<readonly StoredRecord[]>, registry: () => Promise<Result<DeviceRegistry, RegistryError>>) {
     this.#records = records;
     this.#registry = registry;
+  }
+
+  /**
+   * The file of export `id` over the rows shown (the search applies); remembers who was left out.
+   * @example const file = registry.exportFile('aws-iot'); if (file) saveFile(file.fileName, file.text)
+   */
+  exportFile(id: RegistryExportId): { fileName: string; text: string } | null {
+    const format = REGISTRY_EXPORT_FORMATS.find((candidate) => candidate.id === id);
+    if (!format) return null;
+    const built = format.build(this.shown);
+    this.lastExport = { label: format.label, exported: this.shown.length - built.skipped.length, skipped: built.skipped };
+    return { fileName: format.fileName, text: built.text };
   }
 
   async load(): Promise<void> {

@@ -24,9 +24,11 @@ export async function testCa(label = 'Registry Test'): Promise<CertificateAuthor
   return created.value.ca;
 }
 
-/** A certificate for `deviceId` (the CN) and `boardSerial`, from a fresh P-256 key. */
-export async function issueDevice(ca: CertificateAuthority, deviceId: string, boardSerial: string, subjectTemplate = 'CN={deviceId}, serialNumber={boardSerial}'): Promise<IssuedDevice> {
-  const issued = await issueDeviceCertificate({ ca, csr: await makeCsr(await deviceKeys()), subjectTemplate, subjectValues: { deviceId, boardSerial }, validityDays: 365 });
+/** A certificate for `deviceId` (the CN) and `boardSerial`, from `keys` (a fresh P-256 key by default). */
+export async function issueDevice(ca: CertificateAuthority, deviceId: string, boardSerial: string, options: { keys?: CryptoKeyPair; subjectTemplate?: string } = {}): Promise<IssuedDevice> {
+  const keys = options.keys ?? (await deviceKeys());
+  const subjectTemplate = options.subjectTemplate ?? 'CN={deviceId}, serialNumber={boardSerial}';
+  const issued = await issueDeviceCertificate({ ca, csr: await makeCsr(keys), subjectTemplate, subjectValues: { deviceId, boardSerial }, validityDays: 365 });
   if (!issued.ok) throw new Error(issued.error.message);
   return { deviceId, boardSerial, pem: issued.value.pem, der: issued.value.der, issuersPem: issued.value.chain.map((der) => encodePem('CERTIFICATE', der)), fingerprint: issued.value.fingerprint };
 }
