@@ -30,7 +30,13 @@ function fakeBluetooth(options: { watchable?: boolean } = {}) {
       async watch(device: BluetoothDevice, onHeard: (heard: AdvertisementHeard) => void): Promise<SignalWatch> {
         if (options.watchable === false) return { supported: false, reason: 'this browser cannot listen to advertisements' };
         listeners.set(device.id, onHeard);
-        return { supported: true, stop: () => stopped.push(device.id) };
+        return {
+          supported: true,
+          stop: () => {
+            stopped.push(device.id);
+            listeners.delete(device.id);
+          },
+        };
       },
     } satisfies BluetoothFinder,
     advertise: (id: string, rssi: number) => listeners.get(id)?.({ rssi, txPower: 0 }),
@@ -82,6 +88,10 @@ describe('FieldScan', () => {
     expect([scan.isConnected('near'), scan.isConnected('far')]).toEqual([true, false]);
     scan.stop();
     expect(bluetooth.stopped.sort()).toEqual(['far', 'near']);
+    // Shown again: the boards found before are listened to again.
+    await scan.start();
+    bluetooth.advertise('far', -66);
+    expect(scan.signal(scan.boards.find((board) => board.id === 'far')!).text).toBe('−66 dBm · good');
     await connection.disconnect();
     expect(scan.isConnected('near')).toBe(false);
   });
@@ -93,7 +103,7 @@ describe('FieldScan', () => {
     expect(scan.errors.find).toBe('No Bluetooth board was chosen.');
 
     bluetooth.granted.push(device('old', 'Meter 1'));
-    await scan.loadRemembered();
+    await scan.start();
     expect(scan.boards).toEqual([expect.objectContaining({ id: 'old', name: 'Meter 1', remembered: true, signalNote: 'this browser cannot listen to advertisements' })]);
     expect(scan.signal(scan.boards[0]!).text).toBe('signal unknown');
     expect(await scan.connect('gone')).toBe(false);

@@ -70,9 +70,13 @@ export class FieldScan {
     return this.finder.supported();
   }
 
-  /** Offers the boards granted before, each with its signal. */
-  async loadRemembered(): Promise<void> {
+  /**
+   * The page is shown: listens again to the boards already in the list, and offers the boards
+   * granted before, each with its signal.
+   */
+  async start(): Promise<void> {
     if (!this.supported) return;
+    for (const device of this.devices.values()) await this.listen(device);
     for (const device of await this.finder.granted()) await this.add(device, true);
   }
 
@@ -129,7 +133,7 @@ export class FieldScan {
     this.now = this.clock();
   }
 
-  /** Stops listening to every board's advertisements (the page is left). */
+  /** Stops listening to every board's advertisements (the page is left); the list stays for `start`. */
   stop(): void {
     for (const watch of this.watches.values()) if (watch.supported) watch.stop();
     this.watches.clear();
@@ -141,6 +145,10 @@ export class FieldScan {
     const known = this.boards.find((board) => board.id === device.id);
     if (known) known.name = name;
     else this.boards.unshift({ id: device.id, name, rssi: null, heardAt: null, signalNote: null, remembered });
+    await this.listen(device);
+  }
+
+  private async listen(device: BluetoothDevice): Promise<void> {
     if (this.watches.has(device.id)) return;
     const watch = await this.finder.watch(device, (heard) => this.heard(device.id, heard));
     this.watches.set(device.id, watch);
