@@ -91,6 +91,7 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   await oldKey.getByRole('button', { name: 'Rotate', exact: true }).click();
   await expect(page.getByTestId('rotation-done')).toHaveText(/Key 0x00000001 was replaced by 0x00000002 and destroyed/, { timeout: 30_000 });
   await expect(oldKey).toHaveCount(0);
+  await expect(page.getByTestId('rotation-registry')).toHaveText(`Added ${bytesToHex(device.keys.deviceId)} to the device registry (new device).`);
   const newKey = page.getByTestId('field-key-0x00000002');
   const newFingerprint = (await newKey.getByTestId('field-key-fingerprint').textContent())!;
   expect(newFingerprint).toMatch(/^[0-9a-f]{64}$/);
@@ -111,7 +112,7 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
     expect.objectContaining({ phase: 'outcome', intentSeq: rotation[0]!.seq, result: 'ok', details: expect.objectContaining({ newKeyId: '0x00000002', newKeyFingerprint: newFingerprint }) }),
   ]);
   const outcomes = records.filter((record) => record.phase === 'outcome').map((record) => `${record.action}:${record.keyId ?? ''}:${record.result}`);
-  expect(outcomes).toEqual(expect.arrayContaining(['keys.generate:0x00000002:ok', 'keys.cert-store:0x00000002:ok', 'keys.destroy:0x00000001:ok']));
+  expect(outcomes).toEqual(expect.arrayContaining(['keys.generate:0x00000002:ok', 'keys.cert-store:0x00000002:ok', 'keys.destroy:0x00000001:ok', 'registry.register::ok']));
   await expect(page.getByTestId('field-audit-total')).toHaveText(String(records.length));
 });
 

@@ -7,6 +7,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { openCaStore, PBKDF2_MIN_ITERATIONS } from '../../src/lib/pki';
+import { openDeviceRegistry } from '../../src/lib/registry';
 import { connectSimulatedBoard, createSimulatedDevice } from '../../src/lib/sim';
 import { AuditTrail, BoardKeys, CertificateAuthorities, Connection, createStationSettings, FieldScan, FieldSession, type BluetoothFinder, type Platform } from '../../src/lib/state';
 import type { AdvertisementHeard, SignalWatch } from '../../src/lib/transport/ble-signal';
@@ -119,11 +120,12 @@ describe('FieldSession', () => {
     const audit = new AuditTrail({ appBuild: 'test', dbName: `field-state-audit-${n}` });
     const authorities = new CertificateAuthorities({ openStore: () => openCaStore(`field-state-pki-${n}`), settings: createStationSettings(`field-state-settings-${n}`), backupIterations: PBKDF2_MIN_ITERATIONS });
     const keys = new BoardKeys(connection, audit);
-    return { connection, sim, audit, authorities, keys, field: new FieldSession(connection, keys, authorities, audit) };
+    const openRegistry = () => openDeviceRegistry(`field-state-registry-${n}`);
+    return { connection, sim, audit, authorities, keys, openRegistry, field: new FieldSession(connection, keys, authorities, audit, () => new Date(), openRegistry) };
   }
 
   it('identifies, checks the chain, rotates the key with intent and outcome in the audit log', async () => {
-    const { connection, audit, authorities, keys, field } = await session();
+    const { connection, audit, authorities, keys, openRegistry, field } = await session();
     expect(await field.identify()).toBe(true);
     expect(field.identified!.reply).toBe(field.identified!.sent);
     expect(field.identified!.sent).toMatch(/^imprint-identify-[0-9a-f]{6}$/);
@@ -148,6 +150,13 @@ describe('FieldSession', () => {
     expect(await field.rotate(old)).toBe(true);
     expect(field.lastRotation).toMatchObject({ oldKeyId: '0x00000001', newKeyId: '0x00000002', oldFingerprint: old.fingerprint });
     expect(field.lastRotation!.newFingerprint).not.toBe(old.fingerprint);
+    // The new chain replaces the old in the device registry, which the console verifies telemetry with.
+    expect(field.lastRotation!.registration).toEqual({ ok: true, text: 'Added pump-7 to the device registry (new device).' });
+    const registry = await openRegistry();
+    if (!registry.ok) throw new Error(registry.error.message);
+    const listed = await registry.value.list();
+    expect(listed.ok && listed.value.map((device) => [device.deviceId, device.keyFingerprint])).toEqual([['pump-7', field.lastRotation!.newFingerprint]]);
+    registry.value.close();
     expect(keys.keys!.map((key) => [key.idHex, key.fingerprint, key.certificates[0]?.subject])).toEqual([['0x00000002', field.lastRotation!.newFingerprint, 'CN=pump-7, serialNumber=SN-0007']]);
     expect(field.verdicts).toEqual({ '0x00000002': expect.objectContaining({ ok: true, anchor: 'Acme Devices' }) });
 
@@ -162,6 +171,10 @@ describe('FieldSession', () => {
       ['outcome', 'ok', '0x00000001', 'SN-0007'],
     ]);
     expect(rotation[1]!.intentSeq).toBe(rotation[0]!.seq);
+    expect(records.value.filter((record) => record.action === 'registry.register').map((record) => [record.phase, record.result])).toEqual([
+      ['intent', undefined],
+      ['outcome', 'ok'],
+    ]);
     expect(audit.openIntents).toEqual([]);
   });
 

@@ -57,6 +57,8 @@ export interface RotateError {
 
 export interface RotatedKey {
   oldKeyId: string;
+  /** The run that made the new key (its audit records carry it). */
+  runId: string;
   /** The new key as the run made it: id, public key, fingerprint, certificate. */
   key: ProvisionedKey;
 }
@@ -123,7 +125,7 @@ export async function rotateKey(input: RotateKeyInput): Promise<Result<RotatedKe
   }
   const note = destroyNote + (await close('ok', { details: newKey }));
   if (note) return err({ code: 'audit-failed', message: `Key ${oldKeyId} was replaced by ${made.keyId}${note}` });
-  return ok({ oldKeyId, key: made });
+  return ok({ oldKeyId, runId: run.value.runId, key: made });
 }
 
 /** A one-key plan: generate at the next free id with the old key's algorithm and usage, certified like the old one. */

@@ -6,8 +6,11 @@
  * log like every change the other pages make). Answers for a board since replaced are dropped.
  */
 import type { Board } from '../device';
-import { verifyEcdsaP256 } from '../pki';
-import { auditLogSink, CHALLENGE_LABEL, rotateKey } from '../provisioning';
+import type { AuditLog } from '../audit';
+import { type CertificateAuthority, verifyEcdsaP256 } from '../pki';
+import { type DeviceRegistry, openDeviceRegistry, registerProvisioned, registrationNote, type RegistryError } from '../registry';
+import type { Result } from '../smp/result';
+import { auditLogSink, CHALLENGE_LABEL, rotateKey, type CertificateSummary } from '../provisioning';
 import { bytesToHex, concatBytes, hexToBytes, utf8 } from '../util/bytes';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { CertificateAuthorities } from './authorities.svelte';
@@ -43,6 +46,8 @@ export interface RotationDone {
   newKeyId: string;
   oldFingerprint: string | null;
   newFingerprint: string;
+  /** The new chain in the device registry (as the Provision page does), or why not; null without a certificate. */
+  registration: { ok: boolean; text: string } | null;
 }
 
 export class FieldSession {
@@ -61,6 +66,7 @@ export class FieldSession {
     private readonly authorities: CertificateAuthorities,
     private readonly audit: AuditTrail,
     private readonly clock: () => Date = () => new Date(),
+    private readonly openRegistry: () => Promise<Result<DeviceRegistry, RegistryError>> = () => openDeviceRegistry(),
   ) {}
 
   /** The serial in the board's device certificate (`serialNumber`), which provisioning put there. */
@@ -153,15 +159,29 @@ export class FieldSession {
         ca,
         audit: auditLogSink(log),
       });
+      if (!rotated.ok) this.refuse('rotate', rotated.error.message);
+      else {
+        const { key: made, runId } = rotated.value;
+        const registration = made.certificate && ca ? await this.register(made.certificate, ca, runId, log) : null;
+        this.lastRotation = { oldKeyId: rotated.value.oldKeyId, newKeyId: made.keyId, oldFingerprint: key.fingerprint, newFingerprint: made.spkiFingerprint, registration };
+      }
       await this.audit.refresh();
       if (this.connection.board !== board) return false;
-      if (rotated.ok) this.lastRotation = { oldKeyId: rotated.value.oldKeyId, newKeyId: rotated.value.key.keyId, oldFingerprint: key.fingerprint, newFingerprint: rotated.value.key.spkiFingerprint };
-      else this.refuse('rotate', rotated.error.message);
       await this.read();
       return rotated.ok;
     } finally {
       this.busy.rotate = false;
     }
+  }
+
+  /** The console verifies telemetry with the registered key: the new chain replaces the old one there, as after provisioning. */
+  private async register(certificate: CertificateSummary, ca: CertificateAuthority, runId: string, log: AuditLog): Promise<{ ok: boolean; text: string }> {
+    const registered = await registerProvisioned(
+      { certificatePem: certificate.pem, issuersPem: certificate.chainPem, root: ca.root.certificate },
+      { boardSerial: this.boardSerial ?? this.keys.deviceId, deviceId: this.keys.deviceId, runId },
+      { audit: log, openRegistry: this.openRegistry },
+    );
+    return { ok: registered.ok, text: registrationNote(registered) };
   }
 
   dismiss(scope: FieldScope): void {
