@@ -141,7 +141,9 @@ describe('FieldSession', () => {
     if (!issued.ok) throw new Error(issued.error.message);
     expect((await board.keys.storeCertificate(1, concatBytes(issued.value.der, ...issued.value.chain))).ok).toBe(true);
 
+    expect(field.current).toBe(false);
     expect(await field.read()).toBe(true);
+    expect(field.current).toBe(true);
     expect(field.boardSerial).toBe('SN-0007');
     expect(field.verdicts['0x00000001']).toMatchObject({ ok: true, anchor: 'Acme Devices' });
     expect(field.possession['0x00000001']).toEqual({ ok: true, text: 'The board signed a fresh challenge with this key: it holds the private key.' });

@@ -59,6 +59,8 @@ export class FieldSession {
   lastRotation = $state.raw<RotationDone | null>(null);
   errors = $state<Partial<Record<FieldScope, string>>>({});
   busy = $state<Partial<Record<FieldScope, boolean>>>({});
+  /** The board `read` last read, so the page knows whether the verdicts describe the board connected now. */
+  private readFrom = $state.raw<Board | null>(null);
 
   constructor(
     private readonly connection: Connection,
@@ -68,6 +70,11 @@ export class FieldSession {
     private readonly clock: () => Date = () => new Date(),
     private readonly openRegistry: () => Promise<Result<DeviceRegistry, RegistryError>> = () => openDeviceRegistry(),
   ) {}
+
+  /** Whether identity, keys and verdicts were read from the board connected now. */
+  get current(): boolean {
+    return !!this.connection.board && this.readFrom === this.connection.board;
+  }
 
   /** The serial in the board's device certificate (`serialNumber`), which provisioning put there. */
   get boardSerial(): string | null {
@@ -99,6 +106,7 @@ export class FieldSession {
 
   /** Reads the keys group (device id, keys, certificates, tamper log), then checks every chain. */
   async read(): Promise<boolean> {
+    this.readFrom = this.connection.board;
     this.busy.read = true;
     delete this.errors.read;
     try {
