@@ -8,8 +8,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { AuditLog, IntentDraft } from '../../src/lib/audit';
-import { openDeviceRegistry, registerProvisioned, registrationNote } from '../../src/lib/registry';
-import { err } from '../../src/lib/smp/result';
+import { type DeviceRegistry, openDeviceRegistry, registerProvisioned, registrationNote } from '../../src/lib/registry';
+import { err, ok } from '../../src/lib/smp/result';
 import { openTestLog } from './support/audit-fixture';
 import { issueDevice, testCa } from './support/registry-devices';
 
@@ -98,6 +98,15 @@ describe('registerProvisioned', () => {
     const unopened = await registerProvisioned(chain, { boardSerial: 'SN-4', deviceId: 'dev-4', runId: 'run-6' }, { audit: log, openRegistry: async () => { throw new Error('no IndexedDB'); } });
     expect(unopened.ok ? null : unopened.error.code).toBe('registry-storage');
     expect((await records(log)).map((record) => [record.phase, record.result ?? null, record.errorCode ?? null])).toEqual([['intent', null, null], ['outcome', 'failed', 'registry-storage']]);
+
+    // A registry that throws is a failed outcome too, never an exception for the run's caller.
+    const throwing = { register: async () => { throw new Error('quota exceeded'); }, close: () => {} } as unknown as DeviceRegistry;
+    const thrown = await registerProvisioned(chain, { boardSerial: 'SN-4', deviceId: 'dev-4', runId: 'run-7' }, { audit: log, openRegistry: async () => ok(throwing) });
+    expect(thrown.ok ? null : thrown.error).toMatchObject({ code: 'registry-storage', message: expect.stringContaining('quota exceeded') });
+    expect((await records(log)).at(-1)).toMatchObject({ phase: 'outcome', result: 'failed', errorCode: 'registry-storage', errorMessage: expect.stringContaining('quota exceeded') });
+    // And a log that throws is the caller's value as well.
+    const brokenLog = { intent: async () => { throw new Error('IndexedDB gone'); } } as unknown as AuditLog;
+    expect(await registerProvisioned(chain, { boardSerial: 'SN-4', deviceId: 'dev-4', runId: 'run-8' }, { audit: brokenLog, openRegistry: registry.open })).toMatchObject({ ok: false, error: { code: 'registry-storage' } });
     log.close();
   });
 });

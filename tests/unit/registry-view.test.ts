@@ -2,12 +2,13 @@
  * The Registry page's rows from the audit log (fake-indexeddb) and the console's registry:
  * outcomes joined with their intents, grouped by device, keys with fingerprints and certificates,
  * a destroyed key marked, the registry's public key joined by device id and checked against the
- * log's fingerprint; search; and the JSON export carries public material only.
+ * log's fingerprint; search; the JSON export carries public material only, and an export covers
+ * the rows shown and remembers the devices it skipped.
  */
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { RegisteredDevice } from '../../src/lib/registry';
-import { devicesFromRecords, RegistryView, registryJson, searchRows } from '../../src/lib/state';
+import { devicesFromRecords, NO_CERTIFICATE, RegistryView, registryJson, searchRows } from '../../src/lib/state';
 import { ok } from '../../src/lib/smp/result';
 import { openTestLog, provision } from './support/audit-fixture';
 
@@ -60,6 +61,13 @@ describe('devicesFromRecords', () => {
     expect(view.rows.find((row) => row.deviceId === 'dev-1')!.registered!.subject).toBe('CN=dev-1');
     view.query = 'dev-2';
     expect(view.shown.map((row) => row.deviceId)).toEqual(['dev-2']);
+    // An export covers the rows shown, and remembers what it left out.
+    const json = view.exportFile('json');
+    expect(json?.fileName).toBe('imprint-registry.json');
+    expect((JSON.parse(json!.text) as Array<{ deviceId: string }>).map((row) => row.deviceId)).toEqual(['dev-2']);
+    expect(view.lastExport).toEqual({ label: 'JSON', exported: 1, skipped: [] });
+    expect(view.exportFile('aws-iot')?.text).toBe('');
+    expect(view.lastExport).toEqual({ label: 'AWS IoT', exported: 0, skipped: [{ deviceId: 'dev-2', reason: NO_CERTIFICATE }] });
     const broken = new RegistryView(records, async () => { throw new Error('no IndexedDB'); });
     await broken.load();
     expect(broken.rows).toHaveLength(2);

@@ -50,6 +50,15 @@ export interface RegisterProvisionedDeps {
  *   { boardSerial, deviceId, runId }, { audit: log, openRegistry: () => openDeviceRegistry() });
  */
 export async function registerProvisioned(chain: IssuedChain, context: RegistrationContext, deps: RegisterProvisionedDeps): Promise<Result<Registered, RegistryError>> {
+  try {
+    return await registerAndAudit(chain, context, deps);
+  } catch (caught) {
+    // A station's board must not turn FAIL, nor a page's run stay running, over its registration.
+    return registryFail('registry-storage', `the registration stopped unexpectedly: ${caughtMessage(caught)}`);
+  }
+}
+
+async function registerAndAudit(chain: IssuedChain, context: RegistrationContext, deps: RegisterProvisionedDeps): Promise<Result<Registered, RegistryError>> {
   const intent = await deps.audit.intent({
     action: REGISTER_ACTION,
     boardSerial: context.boardSerial,
@@ -79,6 +88,8 @@ async function register(chain: IssuedChain, deps: RegisterProvisionedDeps): Prom
       { chain: [chain.certificatePem, ...chain.issuersPem].join('\n'), root: chain.root, source: PROVISIONING_SOURCE, ...(chain.deviceIdFrom ? { deviceIdFrom: chain.deviceIdFrom } : {}) },
       { replace: true, ...(deps.now ? { now: deps.now } : {}) },
     );
+  } catch (caught) {
+    return registryFail('registry-storage', `could not register the device: ${caughtMessage(caught)}`);
   } finally {
     opened.value.close();
   }
