@@ -6,8 +6,8 @@ export { StatGroup, ShellGroup } from './stat';
 export { SettingsGroup, type SettingValue, type SettingsError, type SettingsErrorReason } from './settings';
 export { COMMANDS, findCommand, type CommandSpec, type CommandKey } from './commands';
 export { runCommand, map, type CallOptions } from './run';
+export { KeysGroup } from './keys';
 export {
-  KeysGroup,
   keysErrorReason,
   registerKeysGroupNames,
   isKeysHpkeSuite,
@@ -23,6 +23,6 @@ export {
   type TransportKey,
   type TamperEvent,
   type CertificateProgress,
-} from './keys';
+} from './keys-model';
 export * from './keys-ids';
 export { wrapKeyForImport, importInfo, IMPORT_SECRET_SIZE, type ImportWrap, type ImportWrapInput, type WrapError, type WrapErrorCode } from './keys-wrap';

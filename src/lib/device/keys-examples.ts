@@ -12,7 +12,7 @@ import { decodeHeader, encodeHeader, SMP_HEADER_SIZE } from '../smp/header';
 import { describeCommand, MGMT_OP, SMP_VERSION, type SmpVersion } from '../smp/ids';
 import { bytesToHex, concatBytes, hexToBytes, utf8 } from '../util/bytes';
 import { KEY_ALG, KEYS_MGMT_GROUP_DEFAULT, KEYS_MGMT_ID, SIGN_FORMAT } from './keys-ids';
-import { registerKeysGroupNames } from './keys';
+import { registerKeysGroupNames } from './keys-model';
 import { wrapKeyForImport } from './keys-wrap';
 
 /** Sends one request packet (header + CBOR) and resolves with the board's response packet. */

@@ -3,7 +3,7 @@
  * that names the step and says what to do, and where it happened. The cause from the layer below
  * (a keys-group refusal, a chain check, a wrap) is kept as its code and reason.
  */
-import type { KeysError } from '../device/keys';
+import type { KeysError } from '../device/keys-model';
 import type { SettingsError } from '../device/settings';
 import type { SmpError } from '../smp/errors';
 import { type Result, err } from '../smp/result';
