@@ -7,7 +7,7 @@ export { runProvisioning } from './run';
 export { planProvisioning, formatKeyId, type Plan, type PlanOptions, type PlanStep, type StepKind } from './plan';
 export { DEFAULT_RECOVERY_MS, type RunInput } from './context';
 export { prepareProvisioningCrypto, type KnownValueInput } from './key-material';
-export { CHALLENGE_LABEL } from './keys-flow';
+export { CHALLENGE_LABEL, freshChallenge } from './key-certification';
 export type {
   BoardState,
   CertificatePathTaken,

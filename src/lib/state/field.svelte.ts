@@ -10,8 +10,8 @@ import type { AuditLog } from '../audit';
 import { type CertificateAuthority, verifyEcdsaP256 } from '../pki';
 import { type DeviceRegistry, openDeviceRegistry, registerProvisioned, registrationNote, type RegistryError } from '../registry';
 import type { Result } from '../smp/result';
-import { auditLogSink, CHALLENGE_LABEL, rotateKey, type CertificateSummary } from '../provisioning';
-import { bytesToHex, concatBytes, hexToBytes, utf8 } from '../util/bytes';
+import { auditLogSink, freshChallenge, rotateKey, type CertificateSummary } from '../provisioning';
+import { bytesToHex, hexToBytes } from '../util/bytes';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { CertificateAuthorities } from './authorities.svelte';
 import type { BoardKeys, KeyDetails } from './board-keys.svelte';
@@ -37,9 +37,6 @@ export interface Possession {
   ok: boolean;
   text: string;
 }
-
-/** Random bytes after the label in each challenge, as in provisioning. */
-const CHALLENGE_RANDOM_BYTES = 32;
 
 export interface RotationDone {
   oldKeyId: string;
@@ -202,9 +199,9 @@ export class FieldSession {
   }
 }
 
-/** The board signs `CHALLENGE_LABEL`, a zero byte and fresh random bytes with key `id`; the signature must verify with `publicKey`. */
+/** The board signs a fresh challenge (`freshChallenge`) with key `id`; the signature must verify with `publicKey`. */
 async function provePossession(board: Board, id: number, publicKey: Uint8Array): Promise<Possession> {
-  const challenge = concatBytes(utf8.encode(CHALLENGE_LABEL), new Uint8Array([0]), crypto.getRandomValues(new Uint8Array(CHALLENGE_RANDOM_BYTES)));
+  const challenge = freshChallenge();
   const signed = await board.keys.sign(id, challenge);
   if (!signed.ok) return { ok: false, text: `The board did not sign a challenge with this key: ${signed.error.message}.` };
   const verified = await verifyEcdsaP256(publicKey, challenge, signed.value);
