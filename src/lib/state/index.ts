@@ -87,7 +87,8 @@ export const boardKeys = new BoardKeys(connection, auditTrail);
 export const provisioning = new Provisioning({ authorities, audit: auditTrail });
 appUpdate.holdWhile(() => (provisioning.status === 'running' ? 'the provisioning run' : null));
 
-export { SIMULATED_FAULTS, StationState, type SimulatedFault, type StationDeps, type StationPlatform } from './station.svelte';
+export { StationState, type StationDeps } from './station.svelte';
+export { SIMULATED_FAULTS, type SimulatedFault, type StationPlatform } from './station-ports';
 
 /** The station: a queue of boards, several at once, one port each; it runs on while other pages are shown. */
 export const station = new StationState({ authorities, audit: auditTrail, appBuild: version });

@@ -36,25 +36,12 @@ import {
 import { DEFAULT_BAUD_RATE } from '../transport/webserial';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { CertificateAuthorities, DownloadFile, PickedFile } from './authorities.svelte';
-import { browserPlatform, SIM_BAUD_RATE, type Platform } from './platform';
+import { browserPlatform, SIM_BAUD_RATE } from './platform';
 import { reconcileStationIntents } from './station-reconcile';
+import { SerialPortSync, SIMULATED_FAULTS, type SimulatedFault, type StationPlatform } from './station-ports';
 
 /** Panels shown at least, when that many boards ran: a bench of four ports reads at a glance. */
 export const PANELS = 4;
-
-/**
- * What a simulated board made from now on does wrong, so a FAIL can be shown or trained without
- * hardware (and reached by the e2e suite through the page). Only boards made in this tab get it.
- */
-export const SIMULATED_FAULTS = {
-  none: { text: 'work', inject: () => {} },
-  'slots-full': { text: 'refuse new keys (slots full)', inject: (device: SimulatedDevice) => device.keys.inject({ slotsFull: true }) },
-} satisfies Record<string, { text: string; inject: (device: SimulatedDevice) => void }>;
-
-export type SimulatedFault = keyof typeof SIMULATED_FAULTS;
-
-/** What the station needs of the platform: the serial ports. */
-export type StationPlatform = Pick<Platform, 'isSerialSupported' | 'grantedSerialPorts' | 'requestSerialPort' | 'openSerial' | 'describeSerialPort' | 'watchSerialPorts'>;
 
 export interface StationDeps {
   authorities: Pick<CertificateAuthorities, 'activeAuthority'>;
@@ -116,10 +103,7 @@ export class StationState {
   #imageBytes: Uint8Array | null = null;
   #values: Record<string, KnownValueInput> = {};
   #started: Promise<void> | null = null;
-  readonly #serialIds = new WeakMap<SerialPort, string>();
-  readonly #serialPorts = new Map<string, SerialPort>();
-  #serialCount = 0;
-  #serialSync: Promise<void> = Promise.resolve();
+  readonly #serialPorts: SerialPortSync;
   readonly #simulated = new Map<string, SimulatedDevice>();
   #simCount = 0;
 
@@ -133,6 +117,7 @@ export class StationState {
       setup: () => this.#setup(),
       reconcile: reconcileStationIntents,
     });
+    this.#serialPorts = new SerialPortSync(this.#platform, this.station, () => this.baudRate);
     let wasRunning = 0;
     this.station.onChange(() => {
       this.jobs = this.station.jobs;
@@ -260,7 +245,7 @@ export class StationState {
     } catch (caught) {
       this.notice = `The serial port could not be allowed: ${caught instanceof Error ? caught.message : String(caught)}`;
     }
-    await this.#syncSerialPorts();
+    await this.#serialPorts.sync();
   }
 
   retryPort(portId: string): void {
@@ -352,37 +337,10 @@ export class StationState {
     }
     await this.station.restore();
     if (this.serialSupported) {
-      this.#platform.watchSerialPorts(() => void this.#syncSerialPorts());
-      await this.#syncSerialPorts();
+      this.#platform.watchSerialPorts(() => void this.#serialPorts.sync());
+      await this.#serialPorts.sync();
     }
     this.status = 'ready';
-  }
-
-  /** Brings the station's serial ports in line with the granted, plugged-in ones. */
-  #syncSerialPorts(): Promise<void> {
-    this.#serialSync = this.#serialSync.then(async () => {
-      let present: SerialPort[];
-      try {
-        present = await this.#platform.grantedSerialPorts();
-      } catch {
-        present = [];
-      }
-      const ids = new Set<string>();
-      for (const port of present) {
-        let id = this.#serialIds.get(port);
-        if (!id) this.#serialIds.set(port, (id = `serial-${++this.#serialCount}`));
-        ids.add(id);
-        if (this.#serialPorts.has(id)) continue;
-        this.#serialPorts.set(id, port);
-        this.station.portAppeared({ id, label: `${this.#platform.describeSerialPort(port)} #${id.slice('serial-'.length)}`, open: () => this.#platform.openSerial(port, this.baudRate) });
-      }
-      for (const id of [...this.#serialPorts.keys()]) {
-        if (ids.has(id)) continue;
-        this.#serialPorts.delete(id);
-        this.station.portGone(id);
-      }
-    });
-    return this.#serialSync;
   }
 
   async #setup(): Promise<Result<StationSetup, StationError>> {

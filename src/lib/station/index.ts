@@ -4,7 +4,8 @@
  * survives a closed tab. Pure logic: the page's state class (`state/station.svelte.ts`) gives it
  * ports and renders it; tests and `bench/station.ts` drive it in Node. See docs/station.md.
  */
-export { Station, type AddRefusal, type PortStatus, type PortView, type StationOptions, type StationPort } from './station';
+export { Station, type AddRefusal, type StationOptions } from './station';
+export { type PortStatus, type PortView, type StationPort } from './port';
 export { runStationJob, type JobOutcome, type JobRunInput, type ReconcileIntents } from './runner';
 export { ACTIVE_STATES, FINISHED_STATES, isActive, isFinished, normalizeSerial, serialKey, SERIAL_MAX_LENGTH, SERIAL_PATTERN, type JobFailure, type JobProgress, type JobResult, type JobState, type StationJob } from './job';
 export { describeEntry, ProvisionedLedger, RUN_ACTION, type ProvisionedEntry } from './ledger';

@@ -16,43 +16,19 @@
  * simulated board), so the station runs in Node for tests and the benchmark.
  */
 import type { AuditLog } from '../audit';
-import { type Board, connectBoard } from '../device';
+import type { Board } from '../device';
 import { type DeviceRegistry, openDeviceRegistry, type RegistryError } from '../registry';
 import type { Result } from '../smp/result';
 import type { Transport } from '../transport/types';
-import { bytesToHex } from '../util/bytes';
 import { STATION_ACTIONS, StationAudit } from './audit';
 import { messageOf, type StationError, stationError } from './errors';
 import { isActive, isFinished, type JobProgress, type JobState, newJob, normalizeSerial, serialKey, type StationJob } from './job';
 import { describeEntry, type ProvisionedEntry, ProvisionedLedger } from './ledger';
 import { type ReconcileIntents, runStationJob } from './runner';
+import { defaultConnect, type PortEntry, type PortView, readDeviceId, type StationPort } from './port';
 import { keysGroupOf, type StationSetup } from './setup';
 import type { StationStore } from './store';
 import { summarize, type ShiftSummary } from './summary';
-
-/** A place a board appears: a serial port, a simulated board. */
-export interface StationPort {
-  /** Unique while the port exists. */
-  id: string;
-  /** In the operator's words: "USB serial 2fe3:0100 #2", "simulated board SN-0001". */
-  label: string;
-  /** Opens the link to the board on this port. */
-  open(): Promise<Transport>;
-  /** A port made for one job (a simulated board made for that serial): only that job takes it. */
-  forJob?: string;
-}
-
-export type PortStatus = 'idle' | 'probing' | 'busy' | 'spent' | 'error';
-
-export interface PortView {
-  id: string;
-  label: string;
-  /** idle: nothing known, waits for a serial; busy: a job runs on it; spent: its board finished, unplug it. */
-  status: PortStatus;
-  jobId: string | null;
-  deviceId: string | null;
-  message: string | null;
-}
 
 /** A scan the station refused, with what it knows: the earlier provisioning, or the job in the queue. */
 export interface AddRefusal extends StationError {
@@ -74,13 +50,6 @@ export interface StationOptions {
   /** SMP request timeout; default the client's (2 s). */
   timeoutMs?: number;
   now?(): Date;
-}
-
-interface PortEntry {
-  port: StationPort;
-  view: PortView;
-  /** The job this port is kept for: its simulated board, or a retry on the board still plugged. */
-  reservedFor: string | null;
 }
 
 export class Station {
@@ -437,14 +406,4 @@ export class Station {
 
 function refuse(error: AddRefusal): { ok: false; error: AddRefusal } {
   return { ok: false, error };
-}
-
-function defaultConnect(transport: Transport, options: { keysGroup?: number; timeoutMs?: number }): Promise<Board> {
-  return connectBoard(transport, { ...(options.keysGroup !== undefined ? { keysGroup: options.keysGroup } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-}
-
-/** The board's device id (hex) from `keys/info`; null when it does not answer it (the run then says why). */
-async function readDeviceId(board: Board): Promise<string | null> {
-  const info = await board.keys.info();
-  return info.ok ? bytesToHex(info.value.deviceId) : null;
 }
