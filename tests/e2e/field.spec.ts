@@ -13,7 +13,7 @@ import { buildMcubootImage, parseMcubootImage } from '../../src/lib/device/mcubo
 import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../src/lib/sim';
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
-import { createCa, nav } from './support/app';
+import { connectFromConnectPage, createCa, nav, prepareRun } from './support/app';
 import { exportAuditLog, openIntents } from './support/audit-export';
 import { expect, test } from './support/fixtures';
 import { installBleBridge, type BleBridge } from './support/ble-bridge';
@@ -39,7 +39,7 @@ async function fingerprintOnBoard(device: SimulatedDevice, id: number): Promise<
   return key ? keyFingerprint('p256', key.publicKey ?? null) : null;
 }
 
-test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, identify, read, rotate a key, export the audit log', async ({ page }) => {
+test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, identify, read, rotate a key, export the audit log and merge it at the factory', async ({ page, browser }) => {
   const device = await factoryBoard(SERIAL);
   const oldFingerprint = (await fingerprintOnBoard(device, 1))!;
   const peripheral = await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Pump 7', notifySize: 20 });
@@ -103,7 +103,7 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   await expect(page.getByTestId('field-serial')).toHaveText(SERIAL);
 
   // The audit log, exported from the tablet: it verifies, and holds the rotation's intent and outcome.
-  const { problems, records } = await exportAuditLog(page, 'field-export-audit');
+  const { problems, records, text: tabletExport, fileName: tabletFile } = await exportAuditLog(page, 'field-export-audit');
   expect(problems).toEqual([]);
   expect(openIntents(records)).toEqual([]);
   const rotation = records.filter((record) => record.action === 'keys.rotate');
@@ -114,6 +114,35 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
   const outcomes = records.filter((record) => record.phase === 'outcome').map((record) => `${record.action}:${record.keyId ?? ''}:${record.result}`);
   expect(outcomes).toEqual(expect.arrayContaining(['keys.generate:0x00000002:ok', 'keys.cert-store:0x00000002:ok', 'keys.destroy:0x00000001:ok', 'registry.register::ok']));
   await expect(page.getByTestId('field-audit-total')).toHaveText(String(records.length));
+
+  // Back at the factory: a station PC (its own browser profile, so its own station key and log)
+  // provisions a board, then verifies the tablet's export together with its own on the Audit
+  // page: two stations, merged.
+  const factory = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const desk = await factory.newPage();
+    await desk.goto('/');
+    await createCa(desk, 'Acme Factory');
+    await nav(desk, 'Connect').click();
+    await connectFromConnectPage(desk, 'Simulated board', 'Connect');
+    await prepareRun(desk, /Supervisor/, 'SN-FACTORY-1');
+    await desk.getByRole('button', { name: 'Provision', exact: true }).click();
+    await expect(desk.getByTestId('provision-done')).toContainText('Done in', { timeout: 20_000 });
+    await nav(desk, 'Audit').click();
+    const own = await exportAuditLog(desk, 'export-jsonl');
+    expect(own.problems).toEqual([]);
+    const tabletStation = records[0]!.stationId;
+    expect(own.records[0]!.stationId).not.toBe(tabletStation);
+    const picker = desk.locator('input[type=file][multiple]');
+    await picker.setInputFiles([
+      { name: tabletFile, mimeType: 'application/x-ndjson', buffer: Buffer.from(tabletExport) },
+      { name: own.fileName, mimeType: 'application/x-ndjson', buffer: Buffer.from(own.text) },
+    ]);
+    await expect(desk.getByTestId('verify-result')).toHaveText(new RegExp(`All ${records.length + own.records.length} records from 2 stations verify\\.`));
+    await expect(desk.getByRole('row').filter({ hasText: tabletStation })).toContainText(tabletFile);
+  } finally {
+    await factory.close();
+  }
 });
 
 test('Field mode: the Bluetooth link drops mid-upload; connecting again from the list resumes where the board stopped', async ({ page }) => {

@@ -5,6 +5,8 @@ import { downloaded } from './app';
 
 export interface CheckedExport {
   fileName: string;
+  /** The file as the page saved it. */
+  text: string;
   /** Everything `verifyExports` found wrong: empty for an intact export. */
   problems: Problem[];
   /** The records in file order. */
@@ -17,7 +19,7 @@ export async function exportAuditLog(page: Page, testId: string): Promise<Checke
   const fileName = download.suggestedFilename();
   const report = await verifyExports([{ name: fileName, text }]);
   const records = parseExport(text, fileName).records.map((entry) => entry.record).filter((record): record is AuditRecord => record !== null);
-  return { fileName, problems: report.problems, records };
+  return { fileName, text, problems: report.problems, records };
 }
 
 /** Intents no outcome closes. */
