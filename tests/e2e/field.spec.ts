@@ -14,7 +14,7 @@ import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type Simu
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { connectFromConnectPage, createCa, nav, prepareRun } from './support/app';
-import { exportAuditLog, openIntents } from './support/audit-export';
+import { auditVerifyCli, exportAuditLog, openIntents } from './support/audit-export';
 import { expect, test } from './support/fixtures';
 import { installBleBridge, type BleBridge } from './support/ble-bridge';
 import { factoryBoard } from './support/factory-board';
@@ -140,6 +140,17 @@ test('Field mode at 800×1280 over Web Bluetooth: find with signal, connect, ide
     ]);
     await expect(desk.getByTestId('verify-result')).toHaveText(new RegExp(`All ${records.length + own.records.length} records from 2 stations verify\\.`));
     await expect(desk.getByRole('row').filter({ hasText: tabletStation })).toContainText(tabletFile);
+
+    // The same two files through the Node CLI: verified; and with one record of the tablet's edited, refused with its station and seq.
+    const files = [{ name: tabletFile, text: tabletExport }, { name: own.fileName, text: own.text }];
+    const cli = auditVerifyCli(files);
+    expect(cli.stdout).toMatch(new RegExp(`^verified: 2 files, 2 stations, ${records.length + own.records.length} records, \\d+ signed checkpoints?\n$`));
+    expect(cli.status).toBe(0);
+    const edited = tabletExport.replace(`"boardSerial":"${SERIAL}"`, '"boardSerial":"SN-FIELD-8"');
+    expect(edited).not.toBe(tabletExport);
+    const refused = auditVerifyCli([{ name: tabletFile, text: edited }, files[1]!]);
+    expect(refused.status).toBe(1);
+    expect(refused.stdout).toMatch(new RegExp(`^station ${tabletStation} seq \\d+: record changed`, 'm'));
   } finally {
     await factory.close();
   }
