@@ -4,7 +4,8 @@
 // it through the browser's chooser, shows the signal from an emulated advertisement (−58 dBm),
 // connects, identifies it by echo, reads its identity and judges its chain, rotates its key under
 // the tablet's own CA, and exports the audit log, which verifies in Node and holds the rotation's
-// intent and outcome.
+// intent and outcome; a factory station then merges it with its own. Another test provisions a
+// new board from the tablet over Bluetooth through the Provision page.
 //
 // NOTE: the emulation cannot send notifications: the board's answers travel the characteristic's
 // read path through a test-only shim (see support/ble-bridge.ts). The advertisement is real CDP
@@ -14,7 +15,7 @@ import { BLE_1M_DEFAULT, connectSimulatedBoard, createSimulatedDevice, type Simu
 import { keyFingerprint } from '../../src/lib/state/key-view';
 import { bytesToHex } from '../../src/lib/util/bytes';
 import { connectFromConnectPage, createCa, nav, prepareRun } from './support/app';
-import { auditVerifyCli, exportAuditLog, openIntents } from './support/audit-export';
+import { auditVerifyCli, exportAuditLog, openIntents, runOutcomes } from './support/audit-export';
 import { expect, test } from './support/fixtures';
 import { installBleBridge, type BleBridge } from './support/ble-bridge';
 import { factoryBoard } from './support/factory-board';
@@ -190,4 +191,31 @@ test('Field mode: the Bluetooth link drops mid-upload; connecting again from the
   expect(device.slots.secondary?.version).toBe('5.1.0.2');
   expect(bytesToHex(device.slots.secondary!.hash)).toBe(info.value.hashHex);
   expect(device.slots.secondary!.bytes).toEqual(image);
+});
+
+test('a tablet provisions a new board over Bluetooth: Connect (Bluetooth LE) → Provision, TF-M sample; the run is in the exported log', async ({ page }) => {
+  const device = createSimulatedDevice({ serialNumber: 'SN-BLE-NEW-1', name: 'fresh-board' });
+  await bridge.attach(connectSimulatedBoard(device.board, { ble: BLE_1M_DEFAULT }), { name: 'Fresh board', notifySize: 20 });
+  await page.goto('/');
+  await createCa(page, 'Acme Field');
+  await nav(page, 'Connect').click();
+  await page.getByRole('radio', { name: 'Bluetooth LE' }).check();
+  await page.getByRole('button', { name: 'Choose device and connect' }).click();
+  await expect(page.getByTestId('connection-status')).toHaveText('Connected');
+  expect(bridge.choosersAnswered).toBe(1);
+
+  await prepareRun(page, /TF-M provisioning sample/, 'SN-BLE-NEW-1');
+  await page.getByRole('button', { name: 'Provision', exact: true }).click();
+  await expect(page.getByTestId('provision-done')).toContainText('Done in', { timeout: 60_000 });
+  const fingerprint = (await page.getByTestId('provision-certificate').getByTestId('fingerprint').first().textContent())!;
+  expect(fingerprint).toMatch(/^[0-9a-f]{64}$/);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(800);
+  // The board in Node holds the keys the run reported: three, the certified one with its chain.
+  expect(device.keys.store.peek(3)).toBeDefined();
+
+  await nav(page, 'Field').click();
+  const { problems, records } = await exportAuditLog(page, 'field-export-audit');
+  expect(problems).toEqual([]);
+  expect(openIntents(records)).toEqual([]);
+  expect(runOutcomes(records).map((record) => [record.boardSerial, record.result, record.certFingerprint])).toEqual([['SN-BLE-NEW-1', 'ok', fingerprint]]);
 });
