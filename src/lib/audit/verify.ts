@@ -11,7 +11,7 @@
  *   root that still matches and the first that does not);
  * - across files (merge.ts): forks between exports of the same station.
  *
- * One pass over the records with the Merkle frontier: 100,000 records (39 MB) verify in about 1.2–1.6 s
+ * One pass over the records with the Merkle frontier: 100,000 records (39 MB) verify in about 1.0–1.6 s
  * in Node (`npm run bench -- audit-verify`).
  */
 import { bytesToHex, equalBytes, hexToBytes } from '../util/bytes';
