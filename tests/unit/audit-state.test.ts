@@ -7,7 +7,9 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { verifyExports } from '../../src/lib/audit';
-import { AuditTrail, reconcileOutcome, type PickedFile } from '../../src/lib/state';
+import type { DeviceRegistry } from '../../src/lib/registry';
+import { ok } from '../../src/lib/smp/result';
+import { AuditTrail, reconcileOutcome, registryOutcome, type PickedFile } from '../../src/lib/state';
 import { bytesToHex, utf8 } from '../../src/lib/util/bytes';
 import { simConnection } from './support/sim-connection';
 
@@ -135,6 +137,42 @@ describe('AuditTrail', () => {
     expect(await audit.closeAsUnknown(3)).toBe(false);
     expect(audit.errors.reconcile).toBe('Intent 3: intent 3 already has an outcome');
     device.board.disconnect();
+  });
+
+  it('closes interrupted registrations with what the device registry holds, not the board', async () => {
+    const { connection, device } = await simConnection();
+    const board = connection.board!;
+    const held = 'a'.repeat(64);
+    const registry = { list: async () => ok([{ deviceId: 'dev-registered', certFingerprint: held }]), close: () => {} } as unknown as DeviceRegistry;
+    const audit = new AuditTrail({ appBuild: '0.1.0+test', dbName: `audit-state-${++databases}`, storage: fakeStorage(true), openRegistry: async () => ok(registry) });
+    const log = (await audit.open())!;
+    for (const certFingerprint of [held, 'b'.repeat(64)]) {
+      const written = await log.intent({ action: 'registry.register', boardSerial: 'SN-1', certFingerprint });
+      if (!written.ok) throw new Error(written.error.message);
+    }
+    await audit.start();
+    expect(await audit.reconcile(board)).toBe(2);
+    const outcomes = await log.records(3, 4);
+    if (!outcomes.ok) throw new Error(outcomes.error.message);
+    expect(outcomes.value.map((record) => [record.intentSeq, record.result, record.errorCode, record.deviceId, record.details])).toEqual([
+      [1, 'ok', undefined, 'dev-registered', { reconciled: 'registry-read' }],
+      [2, 'failed', 'reconcile-not-registered', undefined, { reconciled: 'registry-read' }],
+    ]);
+    device.board.disconnect();
+  });
+});
+
+describe('registryOutcome', () => {
+  const intent = { seq: 4, time: '2025-06-01T10:00:00.000Z', stationId: '0123456789abcdef', appBuild: 'b', action: 'registry.register', phase: 'intent', certFingerprint: 'c'.repeat(64) } as const;
+
+  it('is unknown when the registry could not be read or the intent names no certificate', () => {
+    expect(registryOutcome(intent, null)).toMatchObject({ result: 'unknown', errorCode: 'reconcile-registry-unavailable' });
+    expect(registryOutcome({ ...intent, certFingerprint: undefined }, [])).toMatchObject({ result: 'unknown', errorCode: 'reconcile-cannot-tell' });
+  });
+
+  it('is ok only for the very certificate the intent named', () => {
+    expect(registryOutcome(intent, [{ deviceId: 'd', certFingerprint: 'c'.repeat(63) + 'd' }])).toMatchObject({ result: 'failed', errorCode: 'reconcile-not-registered' });
+    expect(registryOutcome(intent, [{ deviceId: 'd', certFingerprint: 'c'.repeat(64) }])).toMatchObject({ result: 'ok', deviceId: 'd', certFingerprint: 'c'.repeat(64) });
   });
 });
 

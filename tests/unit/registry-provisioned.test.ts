@@ -47,7 +47,7 @@ describe('registerProvisioned', () => {
     const [stored] = await listed(registry.open);
     expect(stored).toMatchObject({ deviceId: 'be94903e5b1a2258', source: 'provisioning', certFingerprint: device.fingerprint, certificate: device.der });
     const [intent, outcome] = await records(log);
-    expect(intent).toMatchObject({ action: 'registry.register', phase: 'intent', boardSerial: 'SN-0001', deviceId: 'be94903e5b1a2258', operator: 'alice', details: { source: 'provisioning', runId: 'run-1', deviceIdFrom: 'CN' } });
+    expect(intent).toMatchObject({ action: 'registry.register', phase: 'intent', boardSerial: 'SN-0001', deviceId: 'be94903e5b1a2258', operator: 'alice', certFingerprint: device.fingerprint, details: { source: 'provisioning', runId: 'run-1', deviceIdFrom: 'CN' } });
     expect(outcome).toMatchObject({ action: 'registry.register', phase: 'outcome', intentSeq: intent!.seq, result: 'ok', certFingerprint: device.fingerprint, certSerial: stored!.certSerial, keyFingerprint: stored!.keyFingerprint, details: { change: 'new' } });
 
     const again = await issueDevice(ca, 'be94903e5b1a2258', 'SN-0001');

@@ -10,6 +10,7 @@
  * log says why the registry does not hold it.
  */
 import type { AuditError, AuditLog } from '../audit';
+import { certificateFingerprint, decodePemOne } from '../pki';
 import type { Result } from '../smp/result';
 import type { DeviceIdAttribute } from './device-id';
 import { caughtMessage, type RegistryError, registryFail } from './errors';
@@ -64,6 +65,8 @@ async function registerAndAudit(chain: IssuedChain, context: RegistrationContext
     boardSerial: context.boardSerial,
     deviceId: context.deviceId,
     ...(context.operator ? { operator: context.operator } : {}),
+    // The certificate's fingerprint in the intent too: after a crash, reconciliation looks it up in the registry.
+    ...(await certificateFingerprintOf(chain.certificatePem)),
     details: { source: PROVISIONING_SOURCE, runId: context.runId, deviceIdFrom: chain.deviceIdFrom ?? 'CN' },
   });
   if (!intent.ok) return auditRefused(intent.error);
@@ -93,6 +96,11 @@ async function register(chain: IssuedChain, deps: RegisterProvisionedDeps): Prom
   } finally {
     opened.value.close();
   }
+}
+
+async function certificateFingerprintOf(pem: string): Promise<{ certFingerprint?: string }> {
+  const der = decodePemOne(pem, 'CERTIFICATE');
+  return der.ok ? { certFingerprint: await certificateFingerprint(der.value) } : {};
 }
 
 function auditRefused(error: AuditError): { ok: false; error: RegistryError } {

@@ -19,8 +19,10 @@ import {
 } from '../audit';
 import type { Board } from '../device';
 import { spkiFingerprint } from '../pki';
+import type { DeviceRegistry, RegistryError } from '../registry';
+import type { Result } from '../smp/result';
 import type { DownloadFile, PickedFile } from './authorities.svelte';
-import { readBoardSnapshot, reconcileOutcome, unknownOutcome } from './reconcile';
+import { isRegistryIntent, readBoardSnapshot, readRegisteredCertificates, reconcileOutcome, registryOutcome, unknownOutcome } from './reconcile';
 import { MAX_IMPORT_BYTES, startVerify, type VerifyJob, type VerifyProgress } from './audit-verify-job';
 
 export type AuditScope = 'open' | 'storage' | 'records' | 'export' | 'verify' | 'reconcile';
@@ -33,6 +35,8 @@ export interface AuditTrailOptions {
   pageSize?: number;
   /** Verify imports in a Worker (the default where there is one); tests run them inline. */
   verifyInWorker?: boolean;
+  /** The device registry `registry.register` intents are reconciled against; the app's by default. */
+  openRegistry?: () => Promise<Result<DeviceRegistry, RegistryError>>;
 }
 
 export interface StorageState {
@@ -219,8 +223,9 @@ export class AuditTrail {
       }
       let closed = 0;
       const skipped: number[] = [];
+      const registered = this.openIntents.some(isRegistryIntent) ? await readRegisteredCertificates(this.options.openRegistry) : null;
       for (const intent of this.openIntents) {
-        const outcome = reconcileOutcome(intent, snapshot.value);
+        const outcome = isRegistryIntent(intent) ? registryOutcome(intent, registered) : reconcileOutcome(intent, snapshot.value);
         if (outcome.errorCode === 'reconcile-other-device') {
           skipped.push(intent.seq);
           continue;

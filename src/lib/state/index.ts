@@ -39,7 +39,7 @@ export { BoardKeys, type KeyDetails, type KeysScope } from './board-keys.svelte'
 export { keyIdHex, keyFingerprint, spkiForKey, splitCertificateChain, usageNames } from './key-view';
 export { AuditTrail, DEFAULT_PAGE_SIZE, type AuditScope, type StorageState } from './audit-trail.svelte';
 export { Provisioning, DEVICE_ID_SAMPLE, type StepView, type StepStatus, type RunStatus, type ProvisionDeps } from './provision.svelte';
-export { readBoardSnapshot, reconcileOutcome, unknownOutcome, describeKeys, type BoardSnapshot } from './reconcile';
+export { readBoardSnapshot, reconcileOutcome, registryOutcome, unknownOutcome, describeKeys, type BoardSnapshot } from './reconcile';
 
 /** The station's CAs and the one that issues device certificates. */
 export const authorities = new CertificateAuthorities();

@@ -3,10 +3,13 @@
  * closed) is closed with what the board really holds now, read afresh — never with a guess.
  * The board's keys list tells whether a key the intent was about is there (and whether it has a
  * certificate); when the list cannot answer the question the step asked, or the board is another
- * device than the intent's, the outcome says `unknown` and why.
+ * device than the intent's, the outcome says `unknown` and why. A `registry.register` intent is
+ * not about the board at all: the device registry is what tells whether it happened.
  */
 import type { AuditRecord, OutcomeDraft, StoredRecord } from '../audit';
 import type { Board, KeyEntry } from '../device';
+import { type DeviceRegistry, openDeviceRegistry, REGISTER_ACTION, type RegistryError } from '../registry';
+import type { Result } from '../smp/result';
 import { bytesToHex } from '../util/bytes';
 import { keyIdHex } from './key-view';
 
@@ -75,6 +78,44 @@ export function reconcileOutcome(intent: StoredRecord, board: BoardSnapshot): Ou
     details,
     counter: board.counter,
   };
+}
+
+/** What the device registry holds, as reconciliation needs it; null when it could not be read. */
+export type RegisteredCertificates = ReadonlyArray<{ deviceId: string; certFingerprint: string }> | null;
+
+/** Whether an intent is answered by the device registry rather than by a board. */
+export function isRegistryIntent(intent: AuditRecord): boolean {
+  return intent.action === REGISTER_ACTION;
+}
+
+/**
+ * The outcome that closes a `registry.register` intent: ok when the registry holds the
+ * certificate the intent named, failed when it does not.
+ * @example registryOutcome(intent, [{ deviceId: 'dev-1', certFingerprint: intent.certFingerprint }]) // { result: 'ok', deviceId: 'dev-1', … }
+ */
+export function registryOutcome(intent: AuditRecord, registered: RegisteredCertificates): OutcomeDraft {
+  const details = { reconciled: 'registry-read' };
+  if (registered === null) return { result: 'unknown', errorCode: 'reconcile-registry-unavailable', errorMessage: 'the device registry could not be read to tell whether the registration happened', details };
+  if (!intent.certFingerprint) return { result: 'unknown', errorCode: 'reconcile-cannot-tell', errorMessage: 'the intent names no certificate to look for in the device registry', details };
+  const found = registered.find((device) => device.certFingerprint === intent.certFingerprint);
+  if (found) return { result: 'ok', deviceId: found.deviceId, certFingerprint: found.certFingerprint, details };
+  return { result: 'failed', errorCode: 'reconcile-not-registered', errorMessage: `re-read after the interruption: the device registry does not hold certificate ${intent.certFingerprint.slice(0, 16)}…`, details };
+}
+
+/** The registry's devices and certificate fingerprints; null when it cannot be opened or read. */
+export async function readRegisteredCertificates(openRegistry: () => Promise<Result<DeviceRegistry, RegistryError>> = openDeviceRegistry): Promise<RegisteredCertificates> {
+  try {
+    const opened = await openRegistry();
+    if (!opened.ok) return null;
+    try {
+      const listed = await opened.value.list();
+      return listed.ok ? listed.value.map(({ deviceId, certFingerprint }) => ({ deviceId, certFingerprint })) : null;
+    } finally {
+      opened.value.close();
+    }
+  } catch {
+    return null;
+  }
 }
 
 /** The outcome for an intent that cannot be checked on any board (it is gone, or another station's board). */
