@@ -36,6 +36,8 @@ export { CertificateAuthorities, type CaScope, type CaSummary, type CreateCaForm
 export { describeCertificate, fileSlug, type CertificateView } from './certificate-view';
 export { createStationSettings, type StationSettings } from './station-settings';
 export { BoardKeys, type KeyDetails, type KeysScope } from './board-keys.svelte';
+export { ExternalCaBatch, type ExternalCaScope } from './external-ca.svelte';
+export { createCsrBatchStore, type CsrBatchStore, type PendingCsr } from './csr-batch-store';
 export { keyIdHex, keyFingerprint, spkiForKey, splitCertificateChain, usageNames } from './key-view';
 export { AuditTrail, DEFAULT_PAGE_SIZE, type AuditScope, type StorageState } from './audit-trail.svelte';
 export { Provisioning, DEVICE_ID_SAMPLE, type StepView, type StepStatus, type RunStatus, type ProvisionDeps } from './provision.svelte';

@@ -1,10 +1,10 @@
 /** A `Connection` to a fresh simulated board at wire speed, for state-class tests that need a board. */
 import { Connection, type Platform } from '../../../src/lib/state';
-import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice } from '../../../src/lib/sim';
+import { connectSimulatedBoard, createSimulatedDevice, type SimulatedDevice, type SimulatedDeviceOptions } from '../../../src/lib/sim';
 
 /** Connects to a new simulated board; `device` is the board itself, for reaching around the app. */
-export async function simConnection(): Promise<{ connection: Connection; device: SimulatedDevice }> {
-  const device = createSimulatedDevice();
+export async function simConnection(options: SimulatedDeviceOptions = {}): Promise<{ connection: Connection; device: SimulatedDevice }> {
+  const device = createSimulatedDevice(options);
   const platform: Platform = {
     openSimulated: () => ({ device, transport: connectSimulatedBoard(device.board, { baudRate: Infinity }) }),
     isSerialSupported: () => false,
