@@ -20,8 +20,9 @@ import {
   verifyChain,
   verifyCsr,
 } from '../pki';
-import { bytesToHex, concatBytes, equalBytes } from '../util/bytes';
+import { bytesToHex, concatBytes, equalBytes, utf8 } from '../util/bytes';
 import type { AuditTrail } from './audit-trail.svelte';
+import type { PickedFile } from './authorities.svelte';
 import type { Connection } from './connection.svelte';
 import { createCsrBatchStore, type CsrBatchStore, type PendingCsr } from './csr-batch-store';
 import { keyIdHex } from './key-view';
@@ -40,6 +41,8 @@ export class ExternalCaBatch {
   errors = $state<Partial<Record<ExternalCaScope, string>>>({});
   busy = $state<Partial<Record<ExternalCaScope, boolean>>>({});
   notice = $state<string | null>(null);
+  /** The last store's verdict: read back identical, verified to which root. */
+  storeNotice = $state<string | null>(null);
   private loaded: Promise<void> | null = null;
 
   constructor(
@@ -142,6 +145,16 @@ export class ExternalCaBatch {
     }
   }
 
+  /** `importCertificates` from picked files: PEM bundles and DER certificates alike, an optional batch file and root. */
+  async importFiles(input: { certificates: readonly PickedFile[]; batchFile?: PickedFile | null; root?: CertificateInput | null }): Promise<boolean> {
+    if (input.certificates.length === 0) return this.refuse('import', 'Choose the file (or files) of certificates the CA sent back.');
+    return this.importCertificates({
+      certificates: input.certificates.map(certificateText).join('\n'),
+      ...(input.batchFile ? { batchJson: utf8.decode(input.batchFile.bytes) } : {}),
+      ...(input.root ? { root: input.root } : {}),
+    });
+  }
+
   /**
    * Stores the matched chain of `deviceId` on the connected board — only if that board is the
    * device — reads it back, compares byte for byte and verifies it to the root of the import.
@@ -155,7 +168,7 @@ export class ExternalCaBatch {
     if (!this.trustRoot) return this.refuse('store', 'Pick the CA root the certificates must verify to, and import again: a chain is only stored once it verifies.');
     this.busy.store = true;
     delete this.errors.store;
-    this.notice = null;
+    this.storeNotice = null;
     try {
       const connectedId = await readDeviceId(board);
       if (!connectedId.ok) return this.refuse('store', connectedId.message);
@@ -178,7 +191,7 @@ export class ExternalCaBatch {
       const done: PendingCsr = { ...request, storedCertFingerprint: certFingerprint };
       await this.store.save(done);
       this.requests = this.requests.map((entry) => (entry.deviceId === deviceId ? done : entry));
-      this.notice = `Stored on device ${deviceId}: ${chain.length} bytes read back identical; the chain verifies to ${verified.value.path.at(-1)!.subject.text}.`;
+      this.storeNotice = `Stored on device ${deviceId}: ${chain.length} bytes read back identical; the chain verifies to ${verified.value.path.at(-1)!.subject.text}.`;
       return true;
     } finally {
       this.busy.store = false;
@@ -198,6 +211,12 @@ export class ExternalCaBatch {
     this.errors[scope] = message;
     return false;
   }
+}
+
+/** A picked file as PEM text: PEM files as they are, a DER file as one CERTIFICATE block. */
+function certificateText(file: PickedFile): string {
+  const text = utf8.decode(file.bytes);
+  return text.includes('-----BEGIN') ? text : encodePem('CERTIFICATE', file.bytes);
 }
 
 async function readDeviceId(board: Board): Promise<{ ok: true; value: string } | { ok: false; message: string }> {

@@ -5,6 +5,7 @@ import { ImageUpload } from './upload.svelte';
 import { AppUpdate } from './app-update.svelte';
 import { CertificateAuthorities } from './authorities.svelte';
 import { BoardKeys } from './board-keys.svelte';
+import { ExternalCaBatch } from './external-ca.svelte';
 import { AuditTrail } from './audit-trail.svelte';
 import { AuditTable } from './audit-table.svelte';
 import { RegistryView } from './registry-view.svelte';
@@ -84,6 +85,7 @@ export const registryView = new RegistryView(
 
 /** The connected board's keys, for the Keys page. */
 export const boardKeys = new BoardKeys(connection, auditTrail);
+export const externalCa = new ExternalCaBatch(connection, auditTrail);
 
 /** The tab's provisioning run, kept across page changes like the connection. */
 export const provisioning = new Provisioning({ authorities, audit: auditTrail });
