@@ -6,6 +6,7 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { createCa, encodePem, issueDeviceCertificate, parseCsrBatch, splitCertificateChain, verifyChain } from '../../src/lib/pki';
+import { openDeviceRegistry } from '../../src/lib/registry';
 import { AuditTrail, createCsrBatchStore, ExternalCaBatch } from '../../src/lib/state';
 import { simConnection } from './support/sim-connection';
 
@@ -36,7 +37,8 @@ describe('ExternalCaBatch', () => {
     expect(firstId).not.toBe(secondId);
 
     // A new instance (a reload) finds the batch in IndexedDB.
-    const reloaded = new ExternalCaBatch(first, audit, createCsrBatchStore(dbName));
+    const openRegistry = () => openDeviceRegistry('external-ca-registry');
+    const reloaded = new ExternalCaBatch(first, audit, createCsrBatchStore(dbName), openRegistry);
     await reloaded.load();
     expect(reloaded.requests).toEqual(onSecond.requests);
 
@@ -73,7 +75,7 @@ describe('ExternalCaBatch', () => {
     expect(await first.board!.keys.readCertificate(KEY_ID)).toEqual({ ok: true, value: null });
 
     expect(await reloaded.storeOnBoard(firstId!)).toBe(true);
-    expect(reloaded.storeNotice).toMatch(/read back identical; the chain verifies to/);
+    expect(reloaded.storeNotice).toMatch(/read back identical; the chain verifies to .*Added ext-[0-9a-f]{32} to the device registry \(new device\)/);
     const stored = await first.board!.keys.readCertificate(KEY_ID);
     if (!stored.ok || !stored.value) throw new Error('nothing stored');
     const parts = splitCertificateChain(stored.value);
@@ -94,10 +96,17 @@ describe('ExternalCaBatch', () => {
       ['outcome', 'external-ca.csr', secondId, 'ok'],
       ['intent', 'keys.cert-store', firstId, ''],
       ['outcome', 'keys.cert-store', firstId, 'ok'],
+      ['intent', 'registry.register', firstId, ''],
+      ['outcome', 'registry.register', `ext-${firstId}`, 'ok'],
     ]);
     expect(records.value[1]).toMatchObject({ keyFingerprint: onSecond.requests[0]!.keyFingerprint });
     expect(records.value[5]).toMatchObject({ certFingerprint: done.storedCertFingerprint });
     expect(audit.openIntents).toEqual([]);
+    const registry = await openRegistry();
+    if (!registry.ok) throw new Error(registry.error.message);
+    const entry = await registry.value.get(`ext-${firstId}`);
+    expect(entry.ok && entry.value?.certFingerprint).toBe(done.storedCertFingerprint);
+    registry.value.close();
   });
 
   it('refuses to store without a root, and to collect without a board', async () => {

@@ -5,6 +5,7 @@
  * — refused on any other board — read it back byte for byte and verify it to the chosen root.
  * Every step that touches a board is an audit intent before and an outcome after.
  */
+import type { AuditLog } from '../audit';
 import type { Board } from '../device';
 import {
   type CertificateInput,
@@ -14,12 +15,15 @@ import {
   exportCsrBatch,
   type ExportedCsrBatch,
   type ImportReport,
+  type ParsedCertificate,
   importSignedCertificates,
   parseCsrBatch,
   spkiFingerprint,
   verifyChain,
   verifyCsr,
 } from '../pki';
+import { type DeviceRegistry, openDeviceRegistry, registerProvisioned, registrationNote, type RegistryError } from '../registry';
+import type { Result } from '../smp/result';
 import { bytesToHex, concatBytes, equalBytes, utf8 } from '../util/bytes';
 import type { AuditTrail } from './audit-trail.svelte';
 import type { PickedFile } from './authorities.svelte';
@@ -49,6 +53,7 @@ export class ExternalCaBatch {
     private readonly connection: Connection,
     private readonly audit: Audit | null = null,
     private readonly store: CsrBatchStore = createCsrBatchStore(),
+    private readonly openRegistry: () => Promise<Result<DeviceRegistry, RegistryError>> = () => openDeviceRegistry(),
   ) {}
 
   /** Reads the pending batch from IndexedDB (once). */
@@ -191,11 +196,22 @@ export class ExternalCaBatch {
       const done: PendingCsr = { ...request, storedCertFingerprint: certFingerprint };
       await this.store.save(done);
       this.requests = this.requests.map((entry) => (entry.deviceId === deviceId ? done : entry));
-      this.storeNotice = `Stored on device ${deviceId}: ${chain.length} bytes read back identical; the chain verifies to ${verified.value.path.at(-1)!.subject.text}.`;
+      const registration = log ? await this.register(path, deviceId, log) : '';
+      this.storeNotice = `Stored on device ${deviceId}: ${chain.length} bytes read back identical; the chain verifies to ${path.at(-1)!.subject.text}. ${registration}`.trim();
       return true;
     } finally {
       this.busy.store = false;
     }
+  }
+
+  /** Like after provisioning: the verified chain into the device registry, so the console knows the key; a refusal is reported, never fatal. */
+  private async register(path: readonly ParsedCertificate[], deviceId: string, log: AuditLog): Promise<string> {
+    const registered = await registerProvisioned(
+      { certificatePem: encodePem('CERTIFICATE', path[0]!.der), issuersPem: path.slice(1, -1).map((ca) => encodePem('CERTIFICATE', ca.der)), root: path.at(-1)!.der },
+      { boardSerial: deviceId, deviceId, runId: `external-ca-${this.reportBatch?.createdAt ?? ''}` },
+      { audit: log, openRegistry: this.openRegistry },
+    );
+    return registrationNote(registered);
   }
 
   dismiss(scope: ExternalCaScope): void {
