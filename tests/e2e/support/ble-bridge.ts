@@ -220,6 +220,8 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
       let readWaiting = false;
       let notifying = false;
       let toBoard: Promise<void> = Promise.resolve();
+      /** Counts links: a write the page made on a link that has since dropped never reaches the board. */
+      let link = 0;
       let answering: Promise<void> = Promise.resolve();
 
       const answerRead = (code: number, piece?: Uint8Array) =>
@@ -277,7 +279,8 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
               stats.bytesFromPage += bytes.length;
               stats.largestWrite = Math.max(stats.largestWrite, bytes.length);
               // Writes reach the board in the order the page made them (CDP events arrive in order).
-              toBoard = toBoard.then(() => transport.send(bytes)).catch(() => {});
+              const madeOn = link;
+              toBoard = toBoard.then(() => (madeOn === link ? transport.send(bytes) : undefined)).catch(() => {});
               if (operation.writeType !== 'write-without-response') {
                 await quietly(() => central.send('BluetoothEmulation.simulateCharacteristicOperationResponse', { characteristicId, type: 'write', code: GATT_SUCCESS }));
               }
@@ -349,6 +352,7 @@ export async function installBleBridge(page: Page): Promise<BleBridge> {
         },
         async dropLink() {
           await dropGatt();
+          link++; // what the page wrote and the board has not taken yet is lost with the link
           // Measured: a simulated GATT disconnection also removes the peripheral's services, so the
           // page's next connect would find no SMP service. A real board offers it again: so do we.
           characteristicId = await addSmpService();
